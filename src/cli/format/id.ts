@@ -1,0 +1,24 @@
+import { formatMemory } from './units.js'
+import type { NodeInfo } from '../../node/views.js'
+
+export function formatId (i: NodeInfo): string {
+  const numa = i.numa.map(n => `${n.id}: ${n.freeCores}/${n.cores} cores free, ${formatMemory(n.memoryMB)}`).join('; ')
+  const lines: Array<[string, string]> = [
+    ['peer id', i.id],
+    ['name', i.name],
+    ['addresses', i.addresses.join('\n           ') || '-'],
+    ['tags', i.tags.join(', ') || '-'],
+    ['cores', `${i.cores ?? '?'} (${i.freeCores ?? '?'} free)`],
+    ['memory', formatMemory(i.memoryMB)],
+    ['numa', numa || '-'],
+    ['gpus', i.gpus.length === 0 ? 'none' : i.gpus.map(g => `${g.index}: ${g.name} ${formatMemory(g.memoryMB)}`).join('; ')],
+    ['numactl', i.numactl === true ? 'yes' : 'not installed: tasks run without NUMA binding (apt-get install numactl)'],
+    ['trust', 'open lab mode: no mesh authority configured, every swarm member is trusted'],
+    ['swarm key', i.swarmKey ? 'yes' : 'none: any host that reaches the port can join'],
+    ['peers', `${i.onlinePeers} online, ${i.knownPeers} known, ${i.connections} connections`],
+    ['version', i.version ?? '?'],
+    ['home', i.home],
+    ['pid', String(i.pid)]
+  ]
+  return lines.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n')
+}

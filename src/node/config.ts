@@ -1,0 +1,208 @@
+/**
+ * `config.json` in a node's home. Every field is optional in the file (missing ones take their
+ * defaults) but every field present is checked, and unknown fields are errors: a typo such as
+ * `"bootstap"` must not silently leave a node without its bootstrap peers.
+ */
+import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { Ajv } from 'ajv'
+import type { ErrorObject } from 'ajv'
+import { InvalidFileError, MeshError } from '../errors.js'
+import { errnoCode, fsProblem, writeFileAtomic } from './home.js'
+import { bootstrapAddrProblem, listenAddrProblem, nameProblem, tagProblem } from './parse.js'
+
+export interface MeshConfig {
+  version: 1
+  /** display name in `mesh peers`; default: the host name */
+  name: string
+  tags: string[]
+  listen: string[]
+  bootstrap: string[]
+  mdns: boolean
+  heartbeatIntervalMs: number
+  /** a peer silent this long is shown offline */
+  offlineAfterMs: number
+  /** a peer silent this long is forgotten */
+  dropAfterMs: number
+}
+
+export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7420'
+
+export function defaultConfig (): MeshConfig {
+  return {
+    version: 1,
+    name: hostname(),
+    tags: [],
+    listen: [DEFAULT_LISTEN],
+    bootstrap: [],
+    mdns: true,
+    heartbeatIntervalMs: 2000,
+    offlineAfterMs: 7000,
+    dropAfterMs: 86_400_000
+  }
+}
+
+/** Per-format checks; each returns what is wrong, so the message can say more than "bad format". */
+const FORMATS: Record<string, { check: (value: string) => string | undefined, expected: string }> = {
+  'mesh-name': { check: nameProblem, expected: 'a node name' },
+  'mesh-tag': { check: tagProblem, expected: 'a tag' },
+  'listen-multiaddr': { check: listenAddrProblem, expected: 'a multiaddr string' },
+  'bootstrap-multiaddr': { check: bootstrapAddrProblem, expected: 'a multiaddr string ending with /p2p/<peer id>' }
+}
+
+const MS = { type: 'integer', minimum: 1, maximum: 365 * 86_400_000 }
+
+const SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    version: { const: 1 },
+    name: { type: 'string', format: 'mesh-name' },
+    tags: { type: 'array', items: { type: 'string', format: 'mesh-tag' }, uniqueItems: true },
+    listen: { type: 'array', items: { type: 'string', format: 'listen-multiaddr' } },
+    bootstrap: { type: 'array', items: { type: 'string', format: 'bootstrap-multiaddr' } },
+    mdns: { type: 'boolean' },
+    // below 100 ms heartbeats would flood gossip
+    heartbeatIntervalMs: { ...MS, minimum: 100 },
+    offlineAfterMs: MS,
+    dropAfterMs: MS
+  }
+}
+
+export async function loadConfig (path: string): Promise<MeshConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return defaultConfig()
+    throw new MeshError(`cannot read config ${path}: ${fsProblem(err)}`, 1, { cause: err })
+  }
+  return validateConfig(parseJson(text.replace(/^\uFEFF/, ''), path), path)
+}
+
+export async function saveConfig (path: string, config: MeshConfig): Promise<void> {
+  // never write a file the next load would reject
+  const problems = configProblems(config)
+  if (problems.length > 0) throw new MeshError(`refusing to write ${path}: ${problems.join('; ')}`)
+  const ordered = { ...defaultConfig(), ...config }
+  await writeFileAtomic(path, JSON.stringify(ordered, null, 2) + '\n', { mode: 0o600 })
+}
+
+/** Checks a parsed config.json and fills in missing fields; throws InvalidFileError naming each bad field. */
+export function validateConfig (value: unknown, path: string): MeshConfig {
+  const problems = configProblems(value)
+  if (problems.length > 0) throw new InvalidFileError(path, problems.join('; '))
+  return { ...defaultConfig(), ...(value as Partial<MeshConfig>) }
+}
+
+/** Every problem with a (partial) config, one phrase each; empty when it is valid. */
+export function configProblems (value: unknown): string[] {
+  // compiled per call: an Ajv instance and its validate function carry state (`errors`) that must
+  // not live at module level; configs are loaded rarely, so the few ms do not matter
+  const ajv = new Ajv({ allErrors: true, verbose: true })
+  for (const [name, { check }] of Object.entries(FORMATS)) ajv.addFormat(name, (s: string) => check(s) == null)
+  const validate = ajv.compile(SCHEMA)
+  if (!validate(value)) return (validate.errors ?? []).map(describe)
+
+  const config = { ...defaultConfig(), ...(value as Partial<MeshConfig>) }
+  const problems: string[] = []
+  if (config.offlineAfterMs <= config.heartbeatIntervalMs) {
+    problems.push(`field 'offlineAfterMs': must be greater than heartbeatIntervalMs (${config.heartbeatIntervalMs})`)
+  }
+  if (config.dropAfterMs < config.offlineAfterMs) {
+    problems.push(`field 'dropAfterMs': must be at least offlineAfterMs (${config.offlineAfterMs})`)
+  }
+  return problems
+}
+
+/** `/listen/1` → `listen[1]`, the way a user would point at it. */
+function fieldPath (instancePath: string): string {
+  return instancePath.split('/').slice(1)
+    .map(p => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, p) => /^\d+$/.test(p) ? `${acc}[${p}]` : acc === '' ? p : `${acc}.${p}`, '')
+}
+
+const A_TYPE: Record<string, string> = {
+  string: 'a string', array: 'an array', boolean: 'true or false', integer: 'an integer', number: 'a number', object: 'an object'
+}
+
+function describe (err: ErrorObject): string {
+  const field = fieldPath(err.instancePath)
+  if (err.keyword === 'additionalProperties') {
+    const name = String((err.params as { additionalProperty: string }).additionalProperty)
+    const full = field === '' ? name : `${field}.${name}`
+    const near = closest(name, Object.keys(SCHEMA.properties))
+    return `unknown field '${full}'${near != null ? ` (did you mean '${near}'?)` : ''}`
+  }
+  if (field === '' && err.keyword === 'type') return 'must be a JSON object'
+  return `field '${field}': ${problem(err)}`
+}
+
+function problem (err: ErrorObject): string {
+  switch (err.keyword) {
+    case 'type': {
+      const type = String((err.params as { type: string }).type)
+      return `must be ${A_TYPE[type] ?? type}`
+    }
+    case 'format': {
+      const format = FORMATS[String((err.params as { format: string }).format)]
+      if (format == null) return err.message ?? 'invalid'
+      const why = typeof err.data === 'string' ? format.check(err.data) : undefined
+      return `must be ${format.expected}${why != null ? ` ('${err.data as string}': ${why})` : ''}`
+    }
+    case 'const': return 'must be 1 (the only config version this mesh reads)'
+    case 'uniqueItems': {
+      const { i, j } = err.params as { i: number, j: number }
+      return `must not repeat items (items ${j} and ${i} are the same)`
+    }
+    default: return err.message ?? 'invalid'
+  }
+}
+
+/** A known field within edit distance 2 of a typo, if any. */
+function closest (name: string, known: string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = 3
+  for (const k of known) {
+    const d = distance(name.toLowerCase(), k.toLowerCase())
+    if (d < bestDistance) { best = k; bestDistance = d }
+  }
+  return best
+}
+
+function distance (a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost))
+    }
+    prev = row
+  }
+  return prev[b.length] ?? 0
+}
+
+/** JSON.parse with the error turned into "line L column C: what". */
+function parseJson (text: string, path: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    if (text.trim() === '') throw new InvalidFileError(path, 'not valid JSON (the file is empty)', 1, { cause: err })
+    const m = /^(.*?)(?: in JSON)? at position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(message)
+    if (m == null) throw new InvalidFileError(path, `not valid JSON: ${message}`, 1, { cause: err })
+    const [, what = message, pos = '0', line, column] = m
+    const where = line != null && column != null ? { line, column } : lineColumn(text, Number(pos))
+    throw new InvalidFileError(path, `not valid JSON at line ${where.line} column ${where.column}: ${lowerFirst(what)}`, 1, { cause: err })
+  }
+}
+
+function lineColumn (text: string, pos: number): { line: number, column: number } {
+  const before = text.slice(0, pos).split('\n')
+  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 }
+}
+
+function lowerFirst (s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1)
+}

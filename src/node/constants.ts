@@ -1,0 +1,23 @@
+/**
+ * Wire constants shared by every node of a mesh. Changing one is a protocol change: every id carries
+ * a version so old and new daemons can tell each other apart.
+ */
+
+/** Private Kademlia protocol: never the public IPFS DHT (/ipfs/kad/1.0.0). */
+export const DHT_PROTOCOL = '/mesh/kad/1.0.0'
+
+/** identify and ping live under /mesh/... instead of /ipfs/... */
+export const PROTOCOL_PREFIX = 'mesh'
+
+/** mDNS service name, so LAN discovery only answers other mesh daemons. */
+export const MDNS_SERVICE_TAG = 'mesh-runner.local'
+
+/** DHT provider records must expire identically on every node (LIBP2P-NOTES). */
+export const PROVIDER_VALIDITY_MS = 10 * 60_000
+export const PROVIDER_REPROVIDE_INTERVAL_MS = 2 * 60_000
+export const PROVIDER_REPROVIDE_THRESHOLD_MS = 5 * 60_000
+
+/** Many lab nodes share one IP (loopback, NAT): the default 5 inbound/s per IP resets them. */
+export const INBOUND_CONNECTION_THRESHOLD = 500
+export const MAX_CONNECTIONS = 400
+export const DIAL_TIMEOUT_MS = 10_000

@@ -1,0 +1,263 @@
+import { existsSync } from 'node:fs'
+import { Level } from 'level'
+import { MeshError, errorCode, errorMessage } from '../errors.js'
+import { heartbeat } from '../protocols/heartbeat/index.js'
+import { tags as tagAdverts } from '../protocols/tags/index.js'
+import { buildAdvert, emptyUsage } from './advert.js'
+import { createSystemReader, readCapabilities } from './capabilities/index.js'
+import { loadConfig } from './config.js'
+import { Connector } from './connector.js'
+import { createControlServer } from './control/index.js'
+import { ensureHome } from './home.js'
+import { initHome } from './init.js'
+import { loadKey } from './keys.js'
+import { createMeshLibp2p } from './libp2p.js'
+import { peerTable } from './peer-table/index.js'
+import { installSwarmKey, readSwarmKey } from './swarm-key.js'
+import { meshVersion } from './version.js'
+import { peerEntries, selfEntry } from './views.js'
+import type { Capabilities } from './capabilities/index.js'
+import type { MeshConfig } from './config.js'
+import type { ControlServer } from './control/index.js'
+import type { HomePaths } from './home.js'
+import type { MeshLibp2p } from './libp2p.js'
+import type { Logger } from './logger.js'
+import type { PeerTableApi } from './peer-table/index.js'
+import type { NodeInfo, PeerEntry } from './views.js'
+import type { Heartbeat } from '../protocols/heartbeat/index.js'
+import type { Tags } from '../protocols/tags/index.js'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface DaemonOptions {
+  home: string
+  log: Logger
+  /** flags of `mesh start`; they override config.json for this run */
+  tags?: string[]
+  listen?: string[]
+  bootstrap?: string[]
+  swarmKeyFile?: string
+  mdns?: boolean
+  /** root of /sys and /proc to read capabilities from (tests pretend to be a 2-NUMA machine) */
+  sysfsRoot?: string
+  /** called once the daemon asked to stop itself (through `mesh stop`) has stopped */
+  onStopped?: () => void
+}
+
+/**
+ * One mesh node: identity, libp2p, heartbeats, tag adverts, the peer table and the control socket.
+ * start() brings them up in dependency order and undoes what it did if a step fails; stop()
+ * takes them down in reverse.
+ */
+export class Daemon {
+  private readonly opts: DaemonOptions
+  private readonly log: Logger
+  private readonly startedAt = new Date()
+  private paths?: HomePaths
+  private config?: MeshConfig
+  private caps?: Capabilities
+  private db?: Level<string, string>
+  private node?: MeshLibp2p
+  private table?: PeerTableApi
+  private beat?: Heartbeat
+  private tagAdverts?: Tags
+  private connector?: Connector
+  private control?: ControlServer
+  private readonly usage = emptyUsage()
+  private swarmKey = false
+  private stopping?: Promise<void>
+  /** true once start() completed: only then is a stop worth a log line */
+  private running = false
+
+  constructor (opts: DaemonOptions) {
+    this.opts = opts
+    this.log = opts.log
+  }
+
+  async start (): Promise<NodeInfo> {
+    try {
+      await this.startInner()
+      this.running = true
+    } catch (err) {
+      await this.stop().catch(() => {})
+      throw err
+    }
+    return this.info()
+  }
+
+  private async startInner (): Promise<void> {
+    const { opts, log } = this
+    const paths = this.paths = await ensureHome(opts.home)
+    const privateKey = await this.identity(paths)
+    const config = await loadConfig(paths.config)
+    this.config = {
+      ...config,
+      tags: opts.tags ?? config.tags,
+      listen: opts.listen ?? config.listen,
+      bootstrap: [...config.bootstrap, ...(opts.bootstrap ?? [])],
+      mdns: opts.mdns ?? config.mdns
+    }
+    const swarmKey = await readSwarmKey(paths.swarmKey)
+    this.swarmKey = swarmKey != null
+    this.caps = await readCapabilities({ reader: createSystemReader(opts.sysfsRoot ?? '/') })
+
+    // the level lock is what keeps two daemons off one home
+    this.db = new Level<string, string>(paths.db)
+    await this.db.open().catch((err: unknown) => {
+      // level reports LEVEL_DATABASE_NOT_OPEN with the lock failure as its cause
+      const cause = (err as { cause?: unknown }).cause
+      if (errorCode(err) === 'LEVEL_LOCKED' || errorCode(cause) === 'LEVEL_LOCKED') throw new MeshError(`a mesh daemon is already running for ${opts.home}`)
+      throw new MeshError(`cannot open the database in ${paths.db}: ${errorMessage(cause ?? err)}`)
+    })
+
+    this.table = peerTable({ offlineAfterMs: this.config.offlineAfterMs, dropAfterMs: this.config.dropAfterMs })({
+      store: this.db.sublevel<string, string>('peers', {}),
+      log
+    })
+    await this.table.start()
+    if (this.table.corrupt > 0) log.warn({ component: 'daemon', count: this.table.corrupt }, 'some stored peer records do not decode')
+
+    const node = this.node = await createMeshLibp2p({
+      privateKey,
+      listen: this.config.listen,
+      bootstrap: this.config.bootstrap,
+      mdns: this.config.mdns,
+      ...(swarmKey != null ? { swarmKey } : {})
+    })
+    try {
+      await node.start()
+    } catch (err) {
+      throw listenError(err, this.config.listen)
+    }
+
+    const table = this.table
+    this.beat = heartbeat({
+      intervalMs: this.config.heartbeatIntervalMs,
+      advert: () => this.advertBody(),
+      onAdvert: advert => { table.observe(advert) }
+    })({ peerId: node.peerId, privateKey, pubsub: node.services.pubsub, log })
+    await this.beat.start()
+
+    this.tagAdverts = tagAdverts({ tags: this.config.tags })({ dht: node.services.dht, log })
+    await this.tagAdverts.start()
+
+    this.connector = new Connector(node, log, {
+      bootstrap: this.config.bootstrap,
+      known: () => table.list().map(p => ({ peerId: p.advert.peerId, addresses: p.advert.addresses }))
+    })
+    this.connector.start()
+
+    this.control = createControlServer({ path: paths.socket, log, handlers: this.handlers() })
+    await this.control.start()
+
+    log.info({ component: 'daemon', peer: node.peerId.toString(), addresses: this.addresses(), tags: this.config.tags, swarmKey: swarmKey != null }, 'mesh daemon started')
+    if (swarmKey == null) log.warn({ component: 'daemon' }, 'no swarm key: any host that reaches the listen port can join this mesh')
+  }
+
+  /** Loads the node key; creates home, key and config on the very first start. */
+  private async identity (paths: HomePaths): Promise<PrivateKey> {
+    const { opts } = this
+    const fresh = !existsSync(paths.key)
+    if (fresh) {
+      await initHome({ home: opts.home, ...(opts.tags != null ? { tags: opts.tags } : {}), ...(opts.swarmKeyFile != null ? { swarmKeyFile: opts.swarmKeyFile } : {}) })
+    } else if (opts.swarmKeyFile != null) {
+      await installSwarmKey(opts.swarmKeyFile, paths.swarmKey)
+    }
+    return loadKey(paths.key)
+  }
+
+  async stop (): Promise<void> {
+    this.stopping ??= this.stopInner()
+    return this.stopping
+  }
+
+  private async stopInner (): Promise<void> {
+    const step = async (what: string, fn: () => Promise<void> | void): Promise<void> => {
+      try { await fn() } catch (err) { this.log.warn({ component: 'daemon', err }, `${what} failed during stop`) }
+    }
+    await step('control socket', async () => this.control?.stop())
+    this.connector?.stop()
+    await step('heartbeat', async () => this.beat?.stop())
+    await step('tag adverts', async () => this.tagAdverts?.stop())
+    await step('libp2p', async () => this.node?.stop())
+    await step('peer table', async () => this.table?.stop())
+    await step('database', async () => this.db?.close())
+    if (this.running) this.log.info({ component: 'daemon' }, 'mesh daemon stopped')
+  }
+
+  private addresses (): string[] {
+    return this.node?.getMultiaddrs().map(String) ?? []
+  }
+
+  private advertBody (): ReturnType<typeof buildAdvert> {
+    if (this.config == null || this.caps == null) throw new Error('daemon not started')
+    return buildAdvert({
+      name: this.config.name,
+      version: meshVersion(),
+      tags: this.config.tags,
+      addresses: this.addresses(),
+      capabilities: this.caps,
+      usage: this.usage
+    })
+  }
+
+  info (): NodeInfo {
+    if (this.node == null || this.paths == null || this.caps == null || this.table == null) throw new Error('daemon not started')
+    const peers = this.table.list()
+    return {
+      ...selfEntry(this.node.peerId.toString(), this.advertBody(), new Date()),
+      home: this.paths.root,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      swarmKey: this.swarmKey,
+      trust: 'open',
+      connections: this.node.getConnections().length,
+      knownPeers: peers.length,
+      onlinePeers: peers.filter(p => p.state === 'online').length
+    }
+  }
+
+  async peers (tag?: string, signal?: AbortSignal): Promise<PeerEntry[]> {
+    if (this.node == null || this.table == null || this.tagAdverts == null) throw new Error('daemon not started')
+    const self = selfEntry(this.node.peerId.toString(), this.advertBody(), new Date())
+    const holders = tag == null ? [] : await this.tagAdverts.findPeers(tag, signal != null ? { signal } : {})
+    return peerEntries({ self, table: this.table.list(), holders, ...(tag != null ? { tag } : {}) })
+  }
+
+  private handlers (): Parameters<typeof createControlServer>[0]['handlers'] {
+    return {
+      id: async () => this.info(),
+      peers: async (params, ctx) => this.peers(tagParam(params), ctx.signal),
+      stop: async () => {
+        // answer first, then stop: the CLI waits for the socket to go away
+        setImmediate(() => { void this.stop().then(() => this.opts.onStopped?.()) })
+        return { stopping: true, pid: process.pid }
+      }
+    }
+  }
+}
+
+function tagParam (params: unknown): string | undefined {
+  const tag = (params as { tag?: unknown } | undefined)?.tag
+  if (tag == null) return undefined
+  if (typeof tag !== 'string' || tag.length === 0 || tag.length > 64) throw new MeshError('peers: invalid tag', 2)
+  return tag
+}
+
+function listenError (err: unknown, listen: string[]): Error {
+  const text = errorMessage(err)
+  const code = errorCode(err)
+  if (code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
+    return new MeshError(`cannot listen on ${listen.join(', ')}: address already in use (is another daemon running? pick another port with --listen)`)
+  }
+  if (code === 'EADDRNOTAVAIL' || text.includes('EADDRNOTAVAIL')) {
+    return new MeshError(`cannot listen on ${listen.join(', ')}: no such local address`)
+  }
+  if (code === 'EACCES' || text.includes('EACCES')) {
+    return new MeshError(`cannot listen on ${listen.join(', ')}: permission denied`)
+  }
+  return new MeshError(`cannot start libp2p on ${listen.join(', ')}: ${text}`, 1, { cause: err })
+}
+
+export function createDaemon (opts: DaemonOptions): Daemon {
+  return new Daemon(opts)
+}

@@ -1,0 +1,95 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { preSharedKey } from '@libp2p/pnet'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import {
+  DHT_PROTOCOL, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MDNS_SERVICE_TAG,
+  PROTOCOL_PREFIX, PROVIDER_REPROVIDE_INTERVAL_MS, PROVIDER_REPROVIDE_THRESHOLD_MS, PROVIDER_VALIDITY_MS
+} from './constants.js'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { PrivateKey, Libp2p } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Libp2pOptions } from 'libp2p'
+
+// a type alias, not an interface: ServiceMap needs an index signature
+export type MeshServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+}
+
+export type MeshLibp2p = Libp2p<MeshServices>
+
+export interface MeshLibp2pInit {
+  privateKey: PrivateKey
+  listen: string[]
+  bootstrap: string[]
+  /** Swarm key file bytes; without it the transport is open to anyone who can reach the port. */
+  swarmKey?: Uint8Array
+  mdns: boolean
+}
+
+/**
+ * Assembles the libp2p node of a mesh daemon: TCP + Noise + Yamux, identify, ping, a private
+ * Kademlia DHT in server mode and gossipsub. Every setting here that differs from libp2p's defaults
+ * exists because the default breaks a private lab mesh (see LIBP2P-NOTES.md).
+ */
+export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2p> {
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (init.bootstrap.length > 0) {
+    peerDiscovery.push(bootstrap({ list: init.bootstrap, timeout: 100 }))
+  }
+  if (init.mdns) {
+    peerDiscovery.push(mdns({ serviceTag: MDNS_SERVICE_TAG, interval: 10_000 }))
+  }
+
+  return createLibp2p({
+    privateKey: init.privateKey,
+    // start: false so the caller can attach event listeners before anything is dialled
+    start: false,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    connectionManager: {
+      maxConnections: MAX_CONNECTIONS,
+      inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
+      dialTimeout: DIAL_TIMEOUT_MS
+    },
+    peerDiscovery,
+    services: {
+      identify: identify({ protocolPrefix: PROTOCOL_PREFIX }),
+      ping: ping({ protocolPrefix: PROTOCOL_PREFIX }),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        // a lab node has no public address; unset, it would stay a client and routing tables stay empty
+        clientMode: false,
+        // the default mapper drops loopback/private addresses, which are all a lab has
+        peerInfoMapper: passthroughMapper,
+        allowQueryWithZeroPeers: true,
+        reprovide: {
+          validity: PROVIDER_VALIDITY_MS,
+          interval: PROVIDER_REPROVIDE_INTERVAL_MS,
+          threshold: PROVIDER_REPROVIDE_THRESHOLD_MS
+        }
+      }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        // many daemons on one IP (loopback, NAT) would otherwise be graylisted and receive nothing
+        scoreParams: { IPColocationFactorWeight: 0 },
+        emitSelf: false
+      })
+    }
+  })
+}

@@ -1,0 +1,105 @@
+import { createAdvertValidator } from '../../protocols/heartbeat/advert.js'
+import { errorMessage } from '../../errors.js'
+import { isNewer, peerState, shouldDrop } from './state.js'
+import type { PeerRecord } from './state.js'
+import type { PeerTableApi, PeerTableComponents, PeerTableInit, PeerView } from './index.js'
+
+const DEFAULT_FLUSH_INTERVAL_MS = 5_000
+
+export class PeerTable implements PeerTableApi {
+  private readonly components: PeerTableComponents
+  private readonly init: PeerTableInit
+  private readonly now: () => number
+  private readonly peers = new Map<string, PeerRecord>()
+  /** written to disk at the next flush; heartbeats are too frequent to write each one */
+  private readonly dirty = new Set<string>()
+  private timer?: ReturnType<typeof setInterval>
+  private started = false
+  corrupt = 0
+
+  constructor (components: PeerTableComponents, init: PeerTableInit) {
+    this.components = components
+    this.init = init
+    this.now = init.now ?? Date.now
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.load()
+    this.timer = setInterval(() => { void this.flush() }, this.init.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.timer)
+    await this.flush()
+  }
+
+  observe (advert: PeerRecord['advert']): boolean {
+    const current = this.peers.get(advert.peerId)
+    if (!isNewer(current, advert)) return false
+    this.peers.set(advert.peerId, { advert, lastSeen: this.now() })
+    this.dirty.add(advert.peerId)
+    return true
+  }
+
+  get (peerId: string): PeerView | undefined {
+    const record = this.peers.get(peerId)
+    return record == null ? undefined : this.view(record, this.now())
+  }
+
+  list (): PeerView[] {
+    const now = this.now()
+    return [...this.peers.values()]
+      .map(r => this.view(r, now))
+      .sort((a, b) => a.advert.name.localeCompare(b.advert.name) || a.advert.peerId.localeCompare(b.advert.peerId))
+  }
+
+  private view (record: PeerRecord, now: number): PeerView {
+    return { ...record, state: peerState(record, now, this.init) }
+  }
+
+  private async load (): Promise<void> {
+    const validate = createAdvertValidator()
+    const { store, log } = this.components
+    for await (const [key, value] of store.iterator()) {
+      try {
+        const record = JSON.parse(value) as PeerRecord
+        if (typeof record?.lastSeen !== 'number' || !validate(record.advert) || record.advert.peerId !== key) {
+          throw new Error(validate.lastError())
+        }
+        this.peers.set(key, record)
+      } catch (err) {
+        this.corrupt++
+        log.warn({ component: 'peer-table', peer: key, reason: errorMessage(err) }, 'stored peer record does not decode; kept on disk, ignored')
+      }
+    }
+  }
+
+  /** Writes changed records and drops peers silent for longer than dropAfterMs. */
+  async flush (): Promise<void> {
+    const now = this.now()
+    const { store, log } = this.components
+    for (const [id, record] of this.peers) {
+      if (shouldDrop(record, now, this.init)) {
+        this.peers.delete(id)
+        this.dirty.delete(id)
+        log.info({ component: 'peer-table', peer: id }, 'dropped peer silent for too long')
+        await store.del(id).catch((err: unknown) => { log.warn({ component: 'peer-table', err }, 'delete failed') })
+      }
+    }
+    const ids = [...this.dirty]
+    this.dirty.clear()
+    for (const id of ids) {
+      const record = this.peers.get(id)
+      if (record == null) continue
+      await store.put(id, JSON.stringify(record)).catch((err: unknown) => {
+        this.dirty.add(id)
+        log.warn({ component: 'peer-table', err }, 'persisting peer failed; will retry')
+      })
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Heartbeats: every node publishes a signed advert of itself (tags, capacity, addresses) on a
+ * private gossip topic at a fixed interval, and a goodbye advert when it stops.
+ *
+ *   node ──seal(advert, nodeKey)──▶ gossipsub /mesh/heartbeat/1.0.0 ──▶ every node
+ *                                      │ validator: size → signature → signer = gossip sender
+ *                                      │            = advert.peerId → schema → clock skew
+ *                                      ▼
+ *                                   onAdvert(advert)  (the peer table decides freshness)
+ *
+ * A heartbeat signed by one key that claims to be another peer is rejected, and gossipsub stops
+ * relaying it.
+ */
+import { HeartbeatService } from './heartbeat.js'
+import type { Advert } from './advert.js'
+import type { Logger } from '../../node/logger.js'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+export type { Advert, NumaAdvert, GpuAdvert } from './advert.js'
+export { HEARTBEAT_TOPIC } from './constants.js'
+
+export interface HeartbeatComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  pubsub: Pick<GossipSub, 'subscribe' | 'unsubscribe' | 'publish' | 'topicValidators' | 'addEventListener' | 'removeEventListener'>
+  log: Logger
+}
+
+/** The parts of an advert the owner fills in; the service stamps identity, seq and time. */
+export type AdvertBody = Omit<Advert, 'v' | 'peerId' | 'seq' | 'sentAt' | 'leaving'>
+
+export interface HeartbeatInit {
+  intervalMs?: number
+  /** called on every tick for the current state of this node */
+  advert: () => AdvertBody
+  /** called with each valid advert from another node */
+  onAdvert: (advert: Advert) => void
+  /** for tests: the clock */
+  now?: () => number
+}
+
+export interface Heartbeat {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /** publish now, e.g. after capacity changed, instead of waiting for the next tick */
+  publishNow: () => Promise<void>
+}
+
+export function heartbeat (init: HeartbeatInit): (components: HeartbeatComponents) => Heartbeat {
+  return (components) => new HeartbeatService(components, init)
+}
