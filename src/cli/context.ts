@@ -5,6 +5,8 @@ import type { Command } from 'commander'
 export interface CliContext {
   io: Output
   exitCode: number
+  /** the raw arguments, for what commander cannot tell apart (`push FILE` vs `push -- CMD`) */
+  argv: string[]
 }
 
 export type Register = (program: Command, ctx: CliContext) => void

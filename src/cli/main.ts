@@ -1,12 +1,20 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { isMeshError } from '../errors.js'
+import { registerCancel } from './commands/cancel.js'
 import { registerId } from './commands/id.js'
 import { registerInit } from './commands/init.js'
+import { registerLogs } from './commands/logs.js'
 import { registerPeers } from './commands/peers.js'
+import { registerPush } from './commands/push.js'
 import { registerStart } from './commands/start.js'
+import { registerStatus } from './commands/status.js'
 import { registerStop } from './commands/stop.js'
 import { registerSwarmKey } from './commands/swarm-key.js'
+import { registerTasks } from './commands/tasks.js'
+import { meshVersion } from '../node/version.js'
 import { processOutput } from './io.js'
 import type { CliContext } from './context.js'
 import type { Output } from './io.js'
@@ -17,7 +25,8 @@ export function createProgram (ctx: CliContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: s => { ctx.io.out(s) }, writeErr: s => { ctx.io.err(s) } })
     .showHelpAfterError('(run with --help for usage)')
-  for (const register of [registerInit, registerStart, registerStop, registerId, registerPeers, registerSwarmKey]) {
+    .version(meshVersion(), '-V, --version')
+  for (const register of [registerInit, registerStart, registerStop, registerId, registerPeers, registerPush, registerStatus, registerLogs, registerCancel, registerTasks, registerSwarmKey]) {
     register(program, ctx)
   }
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: s => { ctx.io.out(s) }, writeErr: s => { ctx.io.err(s) } })
@@ -26,7 +35,7 @@ export function createProgram (ctx: CliContext): Command {
 
 /** Runs one CLI invocation; returns the exit code instead of exiting, so tests can call it. */
 export async function run (argv: string[], io: Output = processOutput()): Promise<number> {
-  const ctx: CliContext = { io, exitCode: 0 }
+  const ctx: CliContext = { io, exitCode: 0, argv }
   try {
     await createProgram(ctx).parseAsync(argv, { from: 'user' })
     return ctx.exitCode
@@ -44,6 +53,7 @@ export async function run (argv: string[], io: Output = processOutput()): Promis
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/main.js') === true) {
+// run only when executed (bin/mesh, node main.js), not when imported by tests
+if (process.argv[1] != null && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   process.exitCode = await run(process.argv.slice(2))
 }

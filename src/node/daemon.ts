@@ -1,8 +1,19 @@
 import { existsSync } from 'node:fs'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { Level } from 'level'
 import { MeshError, errorCode, errorMessage } from '../errors.js'
+import { FINAL_STATES } from '../protocols/results/index.js'
+import { createExecutor } from '../exec/index.js'
+import { cancel as cancelProtocol } from '../protocols/cancel/index.js'
 import { heartbeat } from '../protocols/heartbeat/index.js'
+import { logs as logsProtocol } from '../protocols/logs/index.js'
+import { push as pushProtocol } from '../protocols/push/index.js'
+import { results as resultsTopic } from '../protocols/results/index.js'
 import { tags as tagAdverts } from '../protocols/tags/index.js'
+import { controlHandlers } from './api.js'
+import { Dispatcher } from './dispatch/index.js'
+import { Runner } from './runner/index.js'
+import { TaskRecords, levelRecordDb } from './store/task-records.js'
 import { buildAdvert, emptyUsage } from './advert.js'
 import { createSystemReader, readCapabilities } from './capabilities/index.js'
 import { loadConfig } from './config.js'
@@ -24,7 +35,12 @@ import type { MeshLibp2p } from './libp2p.js'
 import type { Logger } from './logger.js'
 import type { PeerTableApi } from './peer-table/index.js'
 import type { NodeInfo, PeerEntry } from './views.js'
+import type { Cancel, CancelReply } from '../protocols/cancel/index.js'
 import type { Heartbeat } from '../protocols/heartbeat/index.js'
+import type { Logs } from '../protocols/logs/index.js'
+import type { Push } from '../protocols/push/index.js'
+import type { Results, TaskRecord } from '../protocols/results/index.js'
+import type { LogChunk } from './runner/log-reader.js'
 import type { Tags } from '../protocols/tags/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -62,6 +78,7 @@ export class Daemon {
   private tagAdverts?: Tags
   private connector?: Connector
   private control?: ControlServer
+  private parts?: TaskParts
   private readonly usage = emptyUsage()
   private swarmKey = false
   private stopping?: Promise<void>
@@ -140,13 +157,15 @@ export class Daemon {
     this.tagAdverts = tagAdverts({ tags: this.config.tags })({ dht: node.services.dht, log })
     await this.tagAdverts.start()
 
+    await this.startTasks(node, privateKey)
+
     this.connector = new Connector(node, log, {
       bootstrap: this.config.bootstrap,
       known: () => table.list().map(p => ({ peerId: p.advert.peerId, addresses: p.advert.addresses }))
     })
     this.connector.start()
 
-    this.control = createControlServer({ path: paths.socket, log, handlers: this.handlers() })
+    this.control = createControlServer({ path: paths.socket, home: opts.home, log, handlers: controlHandlers(this) })
     await this.control.start()
 
     log.info({ component: 'daemon', peer: node.peerId.toString(), addresses: this.addresses(), tags: this.config.tags, swarmKey: swarmKey != null }, 'mesh daemon started')
@@ -176,6 +195,10 @@ export class Daemon {
     }
     await step('control socket', async () => this.control?.stop())
     this.connector?.stop()
+    await step('dispatcher', async () => this.parts?.dispatcher.stop())
+    await step('runner', async () => this.parts?.runner.stop())
+    for (const p of [this.parts?.push, this.parts?.logs, this.parts?.cancel]) await step('protocol', async () => p?.stop())
+    this.parts?.results.stop()
     await step('heartbeat', async () => this.beat?.stop())
     await step('tag adverts', async () => this.tagAdverts?.stop())
     await step('libp2p', async () => this.node?.stop())
@@ -223,24 +246,117 @@ export class Daemon {
     return peerEntries({ self, table: this.table.list(), holders, ...(tag != null ? { tag } : {}) })
   }
 
-  private handlers (): Parameters<typeof createControlServer>[0]['handlers'] {
-    return {
-      id: async () => this.info(),
-      peers: async (params, ctx) => this.peers(tagParam(params), ctx.signal),
-      stop: async () => {
-        // answer first, then stop: the CLI waits for the socket to go away
-        setImmediate(() => { void this.stop().then(() => this.opts.onStopped?.()) })
-        return { stopping: true, pid: process.pid }
+  /** `mesh stop`: answer first, then stop, so the CLI gets its reply before the socket closes. */
+  requestStop (): void {
+    setImmediate(() => { void this.stop().then(() => this.opts.onStopped?.()) })
+  }
+
+  tasks (): TaskParts {
+    if (this.parts == null) throw new Error('daemon not started')
+    return this.parts
+  }
+
+  /** Wires task records, result gossip, the runner, the dispatcher and their protocols. */
+  private async startTasks (node: MeshLibp2p, privateKey: PrivateKey): Promise<void> {
+    const { log } = this
+    if (this.db == null || this.paths == null || this.caps == null || this.config == null) throw new Error('start order')
+    const self = node.peerId.toString()
+    const records = new TaskRecords(levelRecordDb(this.db.sublevel<string, string>('records', {})), log)
+    await records.load()
+    const results = resultsTopic({ onRecord: record => { void records.put(record) } })({ privateKey, pubsub: node.services.pubsub, log })
+    results.start()
+    const publish = async (record: TaskRecord): Promise<void> => {
+      await records.put(record)
+      await results.publish(record)
+    }
+    const config = this.config
+    const runner = new Runner({
+      peerId: self,
+      name: () => config.name,
+      tags: () => config.tags,
+      home: this.paths.root,
+      capabilities: this.caps,
+      usage: this.usage,
+      executor: createExecutor('process', { log }),
+      records,
+      publish,
+      capacityChanged: () => { void this.beat?.publishNow() },
+      log
+    })
+    const push = pushProtocol({ handler: runner })({ node, log })
+    const logs = logsProtocol({ provider: (id, follow, signal) => runner.logs(id, follow, signal) })({ node, log })
+    const dispatcher = new Dispatcher({
+      peerId: self,
+      name: () => config.name,
+      table: this.table!,
+      self: () => runner.candidate(),
+      push,
+      local: runner,
+      logs,
+      localLogs: (id, follow, signal) => runner.logs(id, follow, signal),
+      records,
+      publish,
+      log
+    })
+    const cancel = cancelProtocol({
+      handler: async (id) => {
+        if (await dispatcher.cancelQueued(id)) return { status: 'cancelled', message: `task ${id} cancelled while queued` }
+        return runner.cancel(id)
       }
+    })({ node, log })
+    this.parts = { records, results, runner, dispatcher, push, logs, cancel }
+    await push.start()
+    await logs.start()
+    await cancel.start()
+  }
+
+  /** Output of any task: from this node when it ran here, else streamed from its runner. */
+  async * logs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<{ stream: 'stdout' | 'stderr', data: string }> {
+    const { records, runner, logs } = this.tasks()
+    const record = await records.get(id)
+    const local = runner.isRunningHere(id) || record?.runner === this.node?.peerId.toString()
+    let source: AsyncIterable<LogChunk> | undefined
+    if (local) {
+      source = runner.logs(id, follow, signal)
+    } else {
+      if (record == null) throw new MeshError(`no task ${id} is known to this node`)
+      if (record.runner == null) throw new MeshError(`task ${id} has not started on any runner yet (state ${record.state})`)
+      source = logs.fetch(peerIdFromString(record.runner), id, follow, signal)
+    }
+    try {
+      for await (const chunk of source ?? []) yield { stream: chunk.stream, data: Buffer.from(chunk.data).toString('base64') }
+    } catch (err) {
+      if (signal.aborted) return
+      throw new MeshError(`cannot read the logs of task ${id} from ${record?.runnerName ?? 'its runner'}: ${errorMessage(err)}`)
+    }
+  }
+
+  /** Cancels a task wherever it is: queued at its dispatcher or running on its runner. */
+  async cancel (id: string): Promise<CancelReply> {
+    const { records, runner, dispatcher, cancel } = this.tasks()
+    if (await dispatcher.cancelQueued(id)) return { status: 'cancelled', message: `task ${id} cancelled while queued` }
+    if (runner.isRunningHere(id)) return runner.cancel(id)
+    const record = await records.get(id)
+    if (record == null) throw new MeshError(`no task ${id} is known to this node`)
+    if (FINAL_STATES.has(record.state)) return { status: 'finished', message: `task ${id} already ended: ${record.state}` }
+    const holder = record.runner ?? record.dispatcher
+    if (holder === this.node?.peerId.toString()) return { status: 'unknown', message: `task ${id} is not held here any more` }
+    try {
+      return await cancel.request(peerIdFromString(holder), id)
+    } catch (err) {
+      throw new MeshError(`cannot reach ${record.runnerName ?? holder} to cancel task ${id}: ${errorMessage(err)}`)
     }
   }
 }
 
-function tagParam (params: unknown): string | undefined {
-  const tag = (params as { tag?: unknown } | undefined)?.tag
-  if (tag == null) return undefined
-  if (typeof tag !== 'string' || tag.length === 0 || tag.length > 64) throw new MeshError('peers: invalid tag', 2)
-  return tag
+export interface TaskParts {
+  records: TaskRecords
+  results: Results
+  runner: Runner
+  dispatcher: Dispatcher
+  push: Push
+  logs: Logs
+  cancel: Cancel
 }
 
 function listenError (err: unknown, listen: string[]): Error {

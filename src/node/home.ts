@@ -78,9 +78,8 @@ export async function ensureHome (root: string): Promise<HomePaths> {
   const fail = (problem: string, cause: unknown): MeshError =>
     new MeshError(`cannot use ${paths.root} as mesh home: ${problem}`, 1, { cause })
   try {
-    await mkdir(paths.root, { recursive: true, mode: 0o700 })
+    await mkdirs(paths.root, 0o700)
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') throw fail('it exists and is not a directory', err)
     if (errnoCode(err) === 'ENOTDIR') throw fail('a parent path is not a directory', err)
     throw fail(fsProblem(err), err)
   }
@@ -93,6 +92,29 @@ export async function ensureHome (root: string): Promise<HomePaths> {
     throw fail(fsProblem(err), err)
   }
   return paths
+}
+
+/**
+ * `mkdir -p`. Not `mkdir(…, { recursive: true })`: on a file system whose mkdir says ENOENT while
+ * the parent exists (/proc, some FUSE mounts) Node's version retries forever. An existing path is
+ * fine here; the caller checks it is a folder.
+ */
+async function mkdirs (dir: string, mode: number): Promise<void> {
+  try {
+    await mkdir(dir, { mode })
+    return
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return
+    const parent = dirname(dir)
+    if (errnoCode(err) !== 'ENOENT' || parent === dir) throw err
+  }
+  await mkdirs(dirname(dir), mode)
+  try {
+    await mkdir(dir, { mode })
+  } catch (err) {
+    // created meanwhile by someone else: fine; any other failure is final (no second retry)
+    if (errnoCode(err) !== 'EEXIST') throw err
+  }
 }
 
 export interface WriteAtomicOptions {

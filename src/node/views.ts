@@ -90,6 +90,7 @@ export function peerEntries (input: PeerEntriesInput): PeerEntry[] {
   }
   for (const h of input.holders) {
     if (tag == null) break
+    if (h.peerId === input.self.id) continue
     const row = rows.get(h.peerId)
     if (row != null) {
       if (!row.sources.includes('dht') && !row.self) row.sources.push('dht')

@@ -106,7 +106,8 @@ export class Cluster {
       info,
       proc,
       stderr: () => stderr,
-      cli: async (a, o) => cli([...a, '--home', home], o),
+      // --home right after the command name: anything after `--` belongs to the task
+      cli: async (a, o) => cli([...a.slice(0, 1), '--home', home, ...a.slice(1)], o),
       peers: async (extra = []) => {
         const r = await cli(['peers', '--json', '--home', home, ...extra])
         if (r.code !== 0) throw new Error(`mesh peers failed (${r.code}): ${r.stderr}`)

@@ -80,8 +80,12 @@ describe('config', () => {
   it('names line and column of bad JSON', async () => {
     await assertInvalid('{\n  "tags": ["a"],\n  "mdns" false\n}\n', /^not valid JSON at line 3 column 10: expected ':'/)
     await assertInvalid('{ "mdns": true, }', /not valid JSON at line 1 column 17/)
-    await assertInvalid('{ "mdns": tr', /not valid JSON/)
+    await assertInvalid('{\n  "mdns": true,\n  "tags": ["a", \n', /^not valid JSON: it ends early, at line 3 column 16 \(truncated\?\)$/)
+    await assertInvalid('{ "mdns": tr', /^not valid JSON: it ends early, at line 1 column 13/)
     await assertInvalid('', /not valid JSON \(the file is empty\)/)
+    await assertInvalid('{\n  "mdns": true,\n  "tags": [x]\n}', /^not valid JSON at line 3 column 12: unexpected 'x'$/)
+    await assertInvalid('{ "name": "a\nb" }', /^not valid JSON at line 1 column 13: bad control character/)
+    await assertInvalid('{ "mdns": true } }', /^not valid JSON at line 1 column 18/)
   })
 
   it('names the path of a bad field', async () => {
@@ -95,6 +99,7 @@ describe('config', () => {
     await assertInvalid('{ "heartbeatIntervalMs": 10 }', /field 'heartbeatIntervalMs': must be >= 100/)
     await assertInvalid('{ "version": 2 }', /field 'version': must be 1/)
     await assertInvalid('{ "name": "" }', /field 'name': must be a node name/)
+    await assertInvalid('{ "name": "a\\u0001" }', /field 'name': must be a node name \("a\\u0001": must not contain control characters\)/)
   })
 
   it('rejects unknown fields and suggests the near one', async () => {

@@ -82,6 +82,11 @@ describe('ensureHome', () => {
       return true
     })
   })
+
+  it('fails (does not spin) where mkdir says ENOENT under an existing parent', { skip: process.platform !== 'linux', timeout: 5000 }, async () => {
+    // /proc does this; Node's recursive mkdir retries it forever
+    await assert.rejects(ensureHome('/proc/mesh-home-test/a'), { name: 'MeshError', message: /^cannot use \/proc\/mesh-home-test\/a as mesh home: / })
+  })
 })
 
 describe('writeFileAtomic', () => {

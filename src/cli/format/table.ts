@@ -11,6 +11,7 @@ export function table (head: string[], rows: string[][]): string {
       right: '', 'right-mid': '', middle: ''
     }
   })
-  t.push(...rows)
+  // names and tags come from other nodes: never let them move the cursor or add rows
+  t.push(...rows.map(r => r.map(cell => cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?'))))
   return t.toString().split('\n').map(l => l.trimEnd()).join('\n')
 }

@@ -5,7 +5,7 @@ export function formatMemory (mb: number | null): string {
 
 /** "3s ago", "5m ago", "2h ago", "4d ago" */
 export function formatAgo (iso: string | null, now: Date = new Date()): string {
-  if (iso == null) return '-'
+  if (iso == null || Number.isNaN(Date.parse(iso))) return '-'
   const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000))
   if (s < 60) return `${s}s ago`
   if (s < 3600) return `${Math.floor(s / 60)}m ago`

@@ -13,6 +13,8 @@ export class PeerTable implements PeerTableApi {
   private readonly peers = new Map<string, PeerRecord>()
   /** written to disk at the next flush; heartbeats are too frequent to write each one */
   private readonly dirty = new Set<string>()
+  /** peers heard since start; loaded ones stay offline until their next heartbeat */
+  private readonly heard = new Set<string>()
   private timer?: ReturnType<typeof setInterval>
   private started = false
   corrupt = 0
@@ -25,8 +27,10 @@ export class PeerTable implements PeerTableApi {
 
   async start (): Promise<void> {
     if (this.started) return
-    this.started = true
+    this.corrupt = 0
+    this.peers.clear()
     await this.load()
+    this.started = true
     this.timer = setInterval(() => { void this.flush() }, this.init.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS)
     this.timer.unref()
   }
@@ -42,6 +46,7 @@ export class PeerTable implements PeerTableApi {
     const current = this.peers.get(advert.peerId)
     if (!isNewer(current, advert)) return false
     this.peers.set(advert.peerId, { advert, lastSeen: this.now() })
+    this.heard.add(advert.peerId)
     this.dirty.add(advert.peerId)
     return true
   }
@@ -59,7 +64,8 @@ export class PeerTable implements PeerTableApi {
   }
 
   private view (record: PeerRecord, now: number): PeerView {
-    return { ...record, state: peerState(record, now, this.init) }
+    const state = this.heard.has(record.advert.peerId) ? peerState(record, now, this.init) : 'offline'
+    return { ...record, state }
   }
 
   private async load (): Promise<void> {
@@ -68,9 +74,9 @@ export class PeerTable implements PeerTableApi {
     for await (const [key, value] of store.iterator()) {
       try {
         const record = JSON.parse(value) as PeerRecord
-        if (typeof record?.lastSeen !== 'number' || !validate(record.advert) || record.advert.peerId !== key) {
-          throw new Error(validate.lastError())
-        }
+        if (typeof record?.lastSeen !== 'number') throw new Error('lastSeen is missing')
+        if (!validate(record.advert)) throw new Error(validate.lastError())
+        if (record.advert.peerId !== key) throw new Error(`stored under ${key} but is for ${record.advert.peerId}`)
         this.peers.set(key, record)
       } catch (err) {
         this.corrupt++

@@ -8,3 +8,5 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000
 export const LEAVE_TIMEOUT_MS = 1_000
 /** Adverts dated further ahead than this are clock-skewed or forged. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000
+/** Adverts older than this are replays (gossipsub's seen-cache forgets after minutes). */
+export const MAX_ADVERT_AGE_MS = 5 * 60_000

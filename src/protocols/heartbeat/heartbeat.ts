@@ -1,27 +1,19 @@
-import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { errorMessage } from '../../errors.js'
-import { openJson, sealJson } from '../envelope/index.js'
+import { SignedTopic } from '../signed-topic.js'
 import { createAdvertValidator } from './advert.js'
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_DOMAIN, HEARTBEAT_PAYLOAD_TYPE, HEARTBEAT_TOPIC,
-  LEAVE_TIMEOUT_MS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES
+  LEAVE_TIMEOUT_MS, MAX_ADVERT_AGE_MS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES
 } from './constants.js'
-import type { Advert, AdvertValidator } from './advert.js'
+import type { Advert } from './advert.js'
 import type { Heartbeat, HeartbeatComponents, HeartbeatInit } from './index.js'
-import type { RecordKind } from '../envelope/index.js'
-import type { Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-
-const KIND: RecordKind = { domain: HEARTBEAT_DOMAIN, payloadType: HEARTBEAT_PAYLOAD_TYPE, maxBytes: MAX_HEARTBEAT_BYTES }
 
 export class HeartbeatService implements Heartbeat {
   private readonly components: HeartbeatComponents
   private readonly init: HeartbeatInit
   private readonly intervalMs: number
   private readonly now: () => number
-  private readonly validate: AdvertValidator
-  /** validated adverts handed from the topic validator to the message listener */
-  private readonly accepted = new WeakMap<Message, Advert>()
+  private readonly topic: SignedTopic<Advert>
   private timer?: ReturnType<typeof setInterval>
   private lastSeq = 0
   private started = false
@@ -31,16 +23,27 @@ export class HeartbeatService implements Heartbeat {
     this.init = init
     this.intervalMs = init.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
     this.now = init.now ?? Date.now
-    this.validate = createAdvertValidator()
+    const validate = createAdvertValidator()
+    this.topic = new SignedTopic<Advert>(components, {
+      topic: HEARTBEAT_TOPIC,
+      kind: { domain: HEARTBEAT_DOMAIN, payloadType: HEARTBEAT_PAYLOAD_TYPE, maxBytes: MAX_HEARTBEAT_BYTES },
+      component: 'heartbeat',
+      check: (payload: unknown, signer: PeerId) => {
+        if (!validate(payload)) return validate.lastError()
+        if (payload.peerId !== signer.toString()) return `heartbeat signed by ${signer.toString()} claims to be ${payload.peerId}`
+        const ahead = payload.sentAt - this.now()
+        if (ahead > MAX_CLOCK_SKEW_MS) return `heartbeat from ${payload.peerId} is dated ${ahead} ms in the future`
+        if (-ahead > MAX_ADVERT_AGE_MS) return `heartbeat from ${payload.peerId} is ${-ahead} ms old (a replay or a skewed clock)`
+        return null
+      },
+      onPayload: advert => { this.init.onAdvert(advert) }
+    })
   }
 
   async start (): Promise<void> {
     if (this.started) return
     this.started = true
-    const { pubsub } = this.components
-    pubsub.topicValidators.set(HEARTBEAT_TOPIC, this.validator)
-    pubsub.addEventListener('message', this.onMessage)
-    pubsub.subscribe(HEARTBEAT_TOPIC)
+    this.topic.start()
     this.timer = setInterval(() => { void this.publishNow() }, this.intervalMs)
     await this.publishNow()
   }
@@ -50,14 +53,13 @@ export class HeartbeatService implements Heartbeat {
     this.started = false
     clearInterval(this.timer)
     // best effort goodbye so others mark us offline at once instead of after the timeout
+    let timer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([
       this.publish(true),
-      new Promise(resolve => setTimeout(resolve, LEAVE_TIMEOUT_MS).unref())
+      new Promise(resolve => { timer = setTimeout(resolve, LEAVE_TIMEOUT_MS) })
     ])
-    const { pubsub } = this.components
-    pubsub.unsubscribe(HEARTBEAT_TOPIC)
-    pubsub.removeEventListener('message', this.onMessage)
-    pubsub.topicValidators.delete(HEARTBEAT_TOPIC)
+    clearTimeout(timer)
+    this.topic.stop()
   }
 
   async publishNow (): Promise<void> {
@@ -69,50 +71,13 @@ export class HeartbeatService implements Heartbeat {
     const sentAt = this.now()
     // clock-based so a restarted daemon's adverts still beat the ones it sent before it stopped
     this.lastSeq = Math.max(this.lastSeq + 1, sentAt)
-    const advert: Advert = {
-      v: 1,
-      ...this.init.advert(),
-      peerId: this.components.peerId.toString(),
-      seq: this.lastSeq,
-      sentAt,
-      leaving
-    }
+    let body
     try {
-      const bytes = await sealJson(KIND, advert, this.components.privateKey)
-      await this.components.pubsub.publish(HEARTBEAT_TOPIC, bytes)
+      body = this.init.advert()
     } catch (err) {
-      this.components.log.warn({ component: 'heartbeat', err }, 'heartbeat publish failed')
+      this.components.log.warn({ component: 'heartbeat', err }, 'cannot build advert; heartbeat skipped')
+      return
     }
-  }
-
-  private readonly validator = async (from: PeerId, msg: Message): Promise<TopicValidatorResult> => {
-    const { log } = this.components
-    try {
-      if (msg.type !== 'signed') throw new Error('unsigned gossip message')
-      const { signer, payload } = await openJson(KIND, msg.data)
-      if (!signer.equals(msg.from)) {
-        throw new Error(`heartbeat from ${msg.from.toString()} is signed by ${signer.toString()}`)
-      }
-      if (!this.validate(payload)) throw new Error(this.validate.lastError())
-      if (payload.peerId !== signer.toString()) {
-        throw new Error(`heartbeat signed by ${signer.toString()} claims to be ${payload.peerId}`)
-      }
-      if (payload.sentAt > this.now() + MAX_CLOCK_SKEW_MS) {
-        throw new Error(`heartbeat from ${payload.peerId} is dated ${payload.sentAt - this.now()} ms in the future`)
-      }
-      this.accepted.set(msg, payload)
-      return TopicValidatorResult.Accept
-    } catch (err) {
-      log.warn({ component: 'heartbeat', peer: from.toString(), reason: errorMessage(err) }, 'rejected heartbeat')
-      return TopicValidatorResult.Reject
-    }
-  }
-
-  private readonly onMessage = (evt: CustomEvent<Message>): void => {
-    if (evt.detail.topic !== HEARTBEAT_TOPIC) return
-    const advert = this.accepted.get(evt.detail)
-    if (advert == null) return
-    this.accepted.delete(evt.detail)
-    this.init.onAdvert(advert)
+    await this.topic.publish({ v: 1, ...body, peerId: this.components.peerId.toString(), seq: this.lastSeq, sentAt, leaving })
   }
 }

@@ -14,7 +14,7 @@
 import { HeartbeatService } from './heartbeat.js'
 import type { Advert } from './advert.js'
 import type { Logger } from '../../node/logger.js'
-import type { GossipSub } from '@libp2p/gossipsub'
+import type { TopicPubSub } from '../signed-topic.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 export type { Advert, NumaAdvert, GpuAdvert } from './advert.js'
@@ -23,7 +23,7 @@ export { HEARTBEAT_TOPIC } from './constants.js'
 export interface HeartbeatComponents {
   peerId: PeerId
   privateKey: PrivateKey
-  pubsub: Pick<GossipSub, 'subscribe' | 'unsubscribe' | 'publish' | 'topicValidators' | 'addEventListener' | 'removeEventListener'>
+  pubsub: TopicPubSub
   log: Logger
 }
 

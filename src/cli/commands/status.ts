@@ -1,0 +1,19 @@
+import { daemonClient } from '../client.js'
+import { HOME_HELP } from '../context.js'
+import { formatRecord, formatRecords } from '../format/records.js'
+import { json } from '../io.js'
+import type { TaskRecord } from '../../protocols/results/index.js'
+import type { Register } from '../context.js'
+
+export const registerStatus: Register = (program, ctx) => {
+  program.command('status')
+    .description('show a task\'s result record, from any node of the mesh')
+    .argument('<id>', 'task id (a --all group id shows every peer\'s task)')
+    .option('--home <dir>', HOME_HELP)
+    .option('--json', 'print the record (an array for a --all group)')
+    .action(async (id: string, flags: { home?: string, json?: boolean }) => {
+      const records = await daemonClient(flags.home).call<TaskRecord[]>('status', { id })
+      if (flags.json === true) ctx.io.out(json(records.length === 1 && records[0]!.id === id ? records[0] : records))
+      else ctx.io.out(records.length === 1 ? formatRecord(records[0]!) : formatRecords(records))
+    })
+}

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { MeshError, errorMessage } from '../../errors.js'
+import type { OfferedFile } from '../../protocols/push/index.js'
+
+export interface StagedFile extends OfferedFile {
+  /** absolute path on the dispatcher */
+  src: string
+}
+
+/** Hashes every file of a task once, at submit; the manifest travels, the bytes only on demand. */
+export async function stageFiles (files: Array<{ src: string, dest: string }>, baseDir = process.cwd()): Promise<StagedFile[]> {
+  return Promise.all(files.map(async f => {
+    const src = resolve(baseDir, f.src)
+    const st = await stat(src).catch((err: unknown) => { throw new MeshError(`task file entry ${f.src}: ${errorMessage(err)}`, 2) })
+    if (!st.isFile()) throw new MeshError(`task file entry ${f.src}: not a regular file`, 2)
+    const hash = createHash('sha256')
+    for await (const chunk of createReadStream(src)) hash.update(chunk as Buffer)
+    return { src, dest: f.dest, sha256: hash.digest('hex'), size: st.size, mode: st.mode & 0o777 }
+  }))
+}
+
+/** Reads a staged file by hash, in the chunks the push protocol sends. */
+export function fileSource (files: StagedFile[]): (sha256: string) => AsyncIterable<Uint8Array> {
+  return (sha256) => {
+    const f = files.find(x => x.sha256 === sha256)
+    if (f == null) throw new Error(`no staged file with hash ${sha256}`)
+    return createReadStream(f.src, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Uint8Array>
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Cancel: ask the node holding a task (its runner, or its dispatcher while it is queued) to stop it.
+ *
+ *   client ── {taskId} ──▶ holder ── {status: cancelled | finished | unknown, message} ──▶ client
+ */
+import { errorMessage } from '../../errors.js'
+import { frames } from '../frames.js'
+import type { Logger } from '../../node/logger.js'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+
+export const CANCEL_PROTOCOL = '/mesh/cancel/1.0.0'
+const MAX_BYTES = 4096
+const TIMEOUT_MS = 10_000
+
+export interface CancelReply { status: 'cancelled' | 'finished' | 'unknown', message: string }
+
+/** The holder's side: stop the task if this node holds it. `from` is the asking peer. */
+export type CancelHandler = (taskId: string, from: string) => Promise<CancelReply>
+
+function isRequest (v: unknown): v is { taskId: string } {
+  return typeof v === 'object' && v !== null && typeof (v as { taskId?: unknown }).taskId === 'string' &&
+    (v as { taskId: string }).taskId.length <= 128 && Object.keys(v).length === 1
+}
+
+function isReply (v: unknown): v is CancelReply {
+  const r = v as CancelReply | null
+  return typeof r === 'object' && r !== null && ['cancelled', 'finished', 'unknown'].includes(r.status) && typeof r.message === 'string'
+}
+
+export interface CancelComponents {
+  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+  log: Logger
+}
+
+export interface Cancel {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  request: (peer: PeerId, taskId: string, signal?: AbortSignal) => Promise<CancelReply>
+}
+
+export function cancel (init: { handler: CancelHandler }): (components: CancelComponents) => Cancel {
+  return ({ node, log }) => {
+    let started = false
+    const onStream = async (stream: Stream, connection: Connection): Promise<void> => {
+      const f = frames(stream, MAX_BYTES)
+      try {
+        const req = await f.readJson(isRequest, 'cancel request', { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        const reply = await init.handler(req.taskId, connection.remotePeer.toString())
+        await f.writeJson(reply, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        await stream.close()
+      } catch (err) {
+        log.debug({ component: 'cancel', peer: connection.remotePeer.toString(), reason: errorMessage(err) }, 'cancel stream failed')
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+    return {
+      async start () {
+        if (started) return
+        await node.handle(CANCEL_PROTOCOL, onStream, { maxInboundStreams: 16 })
+        started = true
+      },
+      async stop () {
+        if (!started) return
+        await node.unhandle(CANCEL_PROTOCOL)
+        started = false
+      },
+      async request (peer, taskId, signal) {
+        const s = AbortSignal.any([signal ?? new AbortController().signal, AbortSignal.timeout(TIMEOUT_MS)])
+        const stream = await node.dialProtocol(peer, CANCEL_PROTOCOL, { signal: s })
+        const f = frames(stream, MAX_BYTES)
+        try {
+          await f.writeJson({ taskId }, { signal: s })
+          const reply = await f.readJson(isReply, 'cancel reply', { signal: s })
+          await stream.close({ signal: s })
+          return reply
+        } catch (err) {
+          stream.abort(err instanceof Error ? err : new Error(String(err)))
+          throw err
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,9 @@
+export const LOGS_PROTOCOL = '/mesh/logs/1.0.0'
+export const MAX_LOG_REQUEST_BYTES = 1024
+export const MAX_LOG_FRAME_BYTES = 128 * 1024
+export const REQUEST_TIMEOUT_MS = 10_000
+/** a follower that stops reading for this long is cut off */
+export const WRITE_TIMEOUT_MS = 60_000
+export const FRAME_END = 0
+export const FRAME_STDOUT = 1
+export const FRAME_STDERR = 2

@@ -1,0 +1,103 @@
+import { errorMessage } from '../../errors.js'
+import { frames } from '../frames.js'
+import { FRAME_END, FRAME_STDERR, FRAME_STDOUT, LOGS_PROTOCOL, MAX_LOG_FRAME_BYTES, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
+import type { LogProvider, Logs, LogsComponents } from './index.js'
+import type { LogChunk } from '../../node/runner/log-reader.js'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+
+interface LogRequest { taskId: string, follow: boolean }
+
+function isLogRequest (v: unknown): v is LogRequest {
+  const r = v as LogRequest | null
+  return typeof r === 'object' && r !== null && typeof r.taskId === 'string' && r.taskId.length <= 128 &&
+    typeof r.follow === 'boolean' && Object.keys(r).length === 2
+}
+
+function isEnd (v: unknown): v is { found: boolean } {
+  return typeof v === 'object' && v !== null && typeof (v as { found?: unknown }).found === 'boolean'
+}
+
+export class LogsNotFoundError extends Error {
+  constructor (taskId: string, peer: string) {
+    super(`peer ${peer} holds no logs of task ${taskId}`)
+    this.name = 'LogsNotFoundError'
+  }
+}
+
+export class LogsService implements Logs {
+  private readonly components: LogsComponents
+  private readonly provider: LogProvider
+  private readonly controller = new AbortController()
+  private started = false
+
+  constructor (components: LogsComponents, provider: LogProvider) {
+    this.components = components
+    this.provider = provider
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    await this.components.node.handle(LOGS_PROTOCOL, this.onStream, { maxInboundStreams: 64 })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.controller.abort()
+    await this.components.node.unhandle(LOGS_PROTOCOL)
+    this.started = false
+  }
+
+  async * fetch (peer: PeerId, taskId: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogChunk> {
+    const stream = await this.components.node.dialProtocol(peer, LOGS_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
+    const f = frames(stream, MAX_LOG_FRAME_BYTES)
+    try {
+      await f.writeJson({ taskId, follow }, { signal })
+      while (true) {
+        // a followed task may be silent for long: only the caller's signal bounds this read
+        const frame = await f.readBytes({ signal: follow ? signal : AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
+        const kind = frame[0]
+        const body = frame.subarray(1)
+        if (kind === FRAME_STDOUT) yield { stream: 'stdout', data: body }
+        else if (kind === FRAME_STDERR) yield { stream: 'stderr', data: body }
+        else if (kind === FRAME_END) {
+          const end: unknown = JSON.parse(new TextDecoder().decode(body))
+          if (isEnd(end) && !end.found) throw new LogsNotFoundError(taskId, peer.toString())
+          break
+        } else {
+          throw new Error(`unknown log frame type ${kind ?? 'none'}`)
+        }
+      }
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+  }
+
+  private readonly onStream = async (stream: Stream, connection: Connection): Promise<void> => {
+    const f = frames(stream, MAX_LOG_FRAME_BYTES)
+    const signal = AbortSignal.any([this.controller.signal])
+    try {
+      const req = await f.readJson(isLogRequest, 'log request', { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      const source = this.provider(req.taskId, req.follow, signal)
+      if (source != null) {
+        for await (const chunk of source) {
+          for (let off = 0; off < chunk.data.byteLength; off += MAX_LOG_FRAME_BYTES - 1) {
+            const part = chunk.data.subarray(off, off + MAX_LOG_FRAME_BYTES - 1)
+            const frame = new Uint8Array(part.byteLength + 1)
+            frame[0] = chunk.stream === 'stdout' ? FRAME_STDOUT : FRAME_STDERR
+            frame.set(part, 1)
+            await f.writeBytes(frame, { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+          }
+        }
+      }
+      const end = new TextEncoder().encode(JSON.stringify({ found: source != null }))
+      await f.writeBytes(Uint8Array.from([FRAME_END, ...end]), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+      await stream.close()
+    } catch (err) {
+      this.components.log.debug({ component: 'logs', peer: connection.remotePeer.toString(), reason: errorMessage(err) }, 'log stream ended early')
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+}

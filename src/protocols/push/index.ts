@@ -1,0 +1,75 @@
+/**
+ * Push: hand a task to a runner, reserve-then-run.
+ *
+ *   dispatcher                                runner
+ *     │── TaskOffer (spec + file manifest) ──▶│ verify, re-check capacity, reserve a NUMA node
+ *     │◀─ rejected{reason} | reserved{numa, missing hashes}
+ *     │── bytes of each missing file ────────▶│ hash while writing; cache by sha256
+ *     │◀─ accepted{numa} | rejected{reason} ──│ work dir, launch
+ *
+ * A rejection is a status in the message, not a broken stream: the dispatcher tries the next
+ * candidate. Every read has a deadline, every frame a size limit, and both sides close the stream.
+ */
+import { PushService } from './push.js'
+import type { FinalReply, OfferReply, TaskOffer } from './messages.js'
+import type { Logger } from '../../node/logger.js'
+import type { PeerId, Libp2p } from '@libp2p/interface'
+
+export type { TaskOffer, OfferedFile, OfferReply, FinalReply } from './messages.js'
+export { PUSH_PROTOCOL } from './constants.js'
+
+/** The runner's side of one offer; the local (self-dispatch) path uses the same interface. */
+export interface OfferSession {
+  reply: OfferReply
+  receive: (sha256: string, size: number, chunks: AsyncIterable<Uint8Array>) => Promise<void>
+  commit: () => Promise<FinalReply>
+  abort: (reason: string) => void
+}
+
+export interface OfferHandler {
+  open: (offer: TaskOffer, from: string) => Promise<OfferSession>
+}
+
+/** Where the dispatcher reads file bytes from, by hash. */
+export type FileSource = (sha256: string) => AsyncIterable<Uint8Array>
+
+export interface PushComponents {
+  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+  log: Logger
+}
+
+export interface PushInit {
+  handler: OfferHandler
+  timeoutMs?: number
+}
+
+export interface Push {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /** offers `offer` to `peer`; resolves with the runner's final word, never throws for a refusal */
+  push: (peer: PeerId, offer: TaskOffer, files: FileSource, options: { signal?: AbortSignal }) => Promise<PushOutcome>
+}
+
+export function push (init: PushInit): (components: PushComponents) => Push {
+  return (components) => new PushService(components, init)
+}
+
+/** The runner's final word, and how many files it had to be sent (the rest it held already). */
+export type PushOutcome = FinalReply & { sentFiles: number }
+
+/** Runs an offer against a local handler (a node dispatching to itself cannot dial itself). */
+export async function pushLocal (handler: OfferHandler, offer: TaskOffer, files: FileSource, self: string): Promise<PushOutcome> {
+  const session = await handler.open(offer, self)
+  if (session.reply.status === 'rejected') return { ...session.reply, sentFiles: 0 }
+  try {
+    for (const sha of session.reply.missing) {
+      const file = offer.files.find(f => f.sha256 === sha)
+      if (file == null) throw new Error(`runner asked for unknown file ${sha}`)
+      await session.receive(sha, file.size, files(sha))
+    }
+  } catch (err) {
+    session.abort('file transfer failed')
+    return { status: 'rejected', reason: `file transfer failed: ${(err as Error).message}`, sentFiles: 0 }
+  }
+  return { ...(await session.commit()), sentFiles: session.reply.missing.length }
+}

@@ -1,0 +1,127 @@
+import { Ajv } from 'ajv'
+
+export interface OfferedFile {
+  dest: string
+  sha256: string
+  size: number
+  mode: number
+}
+
+/**
+ * A task as it crosses the wire: its own schema, not the task file's, so the file format can grow
+ * without changing the protocol. File bytes are not in it; the runner asks for the hashes it lacks.
+ */
+export interface TaskOffer {
+  v: 1
+  id: string
+  group: string
+  attempt: number
+  dispatcher: string
+  submittedAt: string
+  name: string
+  command: string[] | string
+  shell: boolean
+  env: Record<string, string>
+  cwd: string | null
+  tags: string[]
+  resources: { cores: number, memoryMB: number, gpus: number, numa: 'any' | 'none' | number }
+  timeoutSec: number
+  files: OfferedFile[]
+}
+
+export type OfferReply =
+  | { status: 'rejected', reason: string }
+  | { status: 'reserved', numaNode: number | null, missing: string[] }
+
+export type FinalReply =
+  | { status: 'accepted', numaNode: number | null }
+  | { status: 'rejected', reason: string }
+
+const str = (maxLength: number) => ({ type: 'string', maxLength } as const)
+
+const offerSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'id', 'group', 'attempt', 'dispatcher', 'submittedAt', 'name', 'command', 'shell', 'env', 'cwd', 'tags', 'resources', 'timeoutSec', 'files'],
+  properties: {
+    v: { const: 1 },
+    id: str(128),
+    group: str(128),
+    attempt: { type: 'integer', minimum: 1, maximum: 1000 },
+    dispatcher: str(128),
+    submittedAt: str(40),
+    name: str(256),
+    command: {
+      anyOf: [
+        { type: 'array', minItems: 1, maxItems: 4096, items: str(65536) },
+        { type: 'string', minLength: 1, maxLength: 65536 }
+      ]
+    },
+    shell: { type: 'boolean' },
+    env: { type: 'object', maxProperties: 1024, additionalProperties: str(65536) },
+    cwd: { anyOf: [str(4096), { type: 'null' }] },
+    tags: { type: 'array', maxItems: 64, items: str(64) },
+    resources: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cores', 'memoryMB', 'gpus', 'numa'],
+      properties: {
+        cores: { type: 'integer', minimum: 0, maximum: 100_000 },
+        memoryMB: { type: 'integer', minimum: 0 },
+        gpus: { type: 'integer', minimum: 0, maximum: 1024 },
+        numa: { anyOf: [{ enum: ['any', 'none'] }, { type: 'integer', minimum: 0, maximum: 1024 }] }
+      }
+    },
+    timeoutSec: { type: 'integer', minimum: 1 },
+    files: {
+      type: 'array',
+      maxItems: 1024,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['dest', 'sha256', 'size', 'mode'],
+        properties: {
+          dest: str(4096),
+          sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          size: { type: 'integer', minimum: 0 },
+          mode: { type: 'integer', minimum: 0, maximum: 0o7777 }
+        }
+      }
+    }
+  }
+} as const
+
+const replySchema = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    status: { enum: ['rejected', 'reserved', 'accepted'] },
+    reason: str(2048),
+    numaNode: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'null' }] },
+    missing: { type: 'array', maxItems: 1024, items: { type: 'string', pattern: '^[0-9a-f]{64}$' } }
+  }
+} as const
+
+export interface Validators {
+  offer: (v: unknown) => v is TaskOffer
+  offerReply: (v: unknown) => v is OfferReply
+  finalReply: (v: unknown) => v is FinalReply
+}
+
+export function createValidators (): Validators {
+  const ajv = new Ajv()
+  const offer = ajv.compile<TaskOffer>(offerSchema)
+  const reply = ajv.compile(replySchema)
+  const isReply = (v: unknown): boolean => {
+    if (!reply(v)) return false
+    const r = v as { status: string, reason?: unknown, missing?: unknown, numaNode?: unknown }
+    if (r.status === 'rejected') return typeof r.reason === 'string'
+    if (r.status === 'reserved') return Array.isArray(r.missing) && r.numaNode !== undefined
+    return r.numaNode !== undefined
+  }
+  return {
+    offer: (v): v is TaskOffer => offer(v),
+    offerReply: (v): v is OfferReply => isReply(v) && (v as { status: string }).status !== 'accepted',
+    finalReply: (v): v is FinalReply => isReply(v) && (v as { status: string }).status !== 'reserved'
+  }
+}

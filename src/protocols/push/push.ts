@@ -1,0 +1,109 @@
+import { anySignal } from 'any-signal'
+import { errorMessage } from '../../errors.js'
+import { frames } from '../frames.js'
+import { CHUNK_TIMEOUT_MS, FILE_CHUNK_BYTES, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, PUSH_PROTOCOL, PUSH_TIMEOUT_MS } from './constants.js'
+import { createValidators } from './messages.js'
+import type { TaskOffer, Validators } from './messages.js'
+import type { FileSource, Push, PushComponents, PushInit, PushOutcome } from './index.js'
+import type { Frames } from '../frames.js'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+
+export class PushService implements Push {
+  private readonly components: PushComponents
+  private readonly init: PushInit
+  private readonly timeoutMs: number
+  private readonly validators: Validators = createValidators()
+  private started = false
+
+  constructor (components: PushComponents, init: PushInit) {
+    this.components = components
+    this.init = init
+    this.timeoutMs = init.timeoutMs ?? PUSH_TIMEOUT_MS
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    await this.components.node.handle(PUSH_PROTOCOL, this.onStream, { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    await this.components.node.unhandle(PUSH_PROTOCOL)
+    this.started = false
+  }
+
+  async push (peer: PeerId, offer: TaskOffer, files: FileSource, options: { signal?: AbortSignal }): Promise<PushOutcome> {
+    const signal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
+    let stream: Stream | undefined
+    try {
+      stream = await this.components.node.dialProtocol(peer, PUSH_PROTOCOL, { signal })
+      const f = frames(stream, MAX_OFFER_BYTES)
+      await f.writeJson(offer, { signal })
+      const reply = await f.readJson(this.validators.offerReply, 'offer reply', { signal })
+      if (reply.status === 'rejected') return { ...reply, sentFiles: 0 }
+      for (const sha of reply.missing) {
+        const file = offer.files.find(x => x.sha256 === sha)
+        if (file == null) throw new Error(`runner asked for a file not in the offer (${sha.slice(0, 12)}…)`)
+        await sendFile(f, files(sha), options.signal)
+      }
+      const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)]) })
+      await stream.close({ signal })
+      return { ...final, sentFiles: reply.missing.length }
+    } catch (err) {
+      stream?.abort(err instanceof Error ? err : new Error(String(err)))
+      return { status: 'rejected', reason: `push to ${peer.toString()} failed: ${errorMessage(err)}`, sentFiles: 0 }
+    } finally {
+      signal.clear()
+    }
+  }
+
+  private readonly onStream = async (stream: Stream, connection: Connection): Promise<void> => {
+    const { log } = this.components
+    const from = connection.remotePeer.toString()
+    const f = frames(stream, Math.max(MAX_OFFER_BYTES, FILE_CHUNK_BYTES))
+    let session: Awaited<ReturnType<PushInit['handler']['open']>> | undefined
+    try {
+      const offer = await f.readJson(this.validators.offer, 'task offer', { signal: AbortSignal.timeout(this.timeoutMs) })
+      session = await this.init.handler.open(offer, from)
+      await f.writeJson(session.reply, { signal: AbortSignal.timeout(this.timeoutMs) })
+      if (session.reply.status === 'rejected') {
+        await stream.close()
+        return
+      }
+      for (const sha of session.reply.missing) {
+        const file = offer.files.find(x => x.sha256 === sha)
+        if (file == null) throw new Error('asked for a file not in the offer')
+        await session.receive(sha, file.size, receiveFile(f, file.size))
+      }
+      const final = await session.commit()
+      session = undefined
+      await f.writeJson(final, { signal: AbortSignal.timeout(this.timeoutMs) })
+      await stream.close()
+    } catch (err) {
+      session?.abort(errorMessage(err))
+      log.warn({ component: 'push', peer: from, reason: errorMessage(err) }, 'push from peer failed')
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+}
+
+async function sendFile (f: Frames, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+  for await (const chunk of chunks) {
+    for (let off = 0; off < chunk.byteLength; off += FILE_CHUNK_BYTES) {
+      const part = chunk.subarray(off, off + FILE_CHUNK_BYTES)
+      const s = anySignal([signal, AbortSignal.timeout(CHUNK_TIMEOUT_MS)])
+      try { await f.writeBytes(part, { signal: s }) } finally { s.clear() }
+    }
+  }
+}
+
+async function * receiveFile (f: Frames, size: number): AsyncGenerator<Uint8Array> {
+  let received = 0
+  while (received < size) {
+    const chunk = await f.readBytes({ signal: AbortSignal.timeout(CHUNK_TIMEOUT_MS) })
+    if (chunk.byteLength === 0) throw new Error('empty file frame')
+    received += chunk.byteLength
+    yield chunk
+  }
+}

@@ -1,0 +1,100 @@
+import { Ajv } from 'ajv'
+
+export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'lost' | 'rejected'
+
+export const FINAL_STATES: ReadonlySet<TaskState> = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'rejected'])
+
+/**
+ * The result record of SPEC.md, plus what a mesh needs to route and order it: who dispatched it,
+ * the runner's name, and `updatedAt` so a later record of the same attempt replaces an earlier one.
+ */
+export interface TaskRecord {
+  id: string
+  name: string
+  state: TaskState
+  exitCode: number | null
+  runner: string | null
+  runnerName: string | null
+  numaNode: number | null
+  attempt: number
+  dispatcher: string
+  /** for --all fan-outs: the id the user holds; equals `id` otherwise */
+  group: string
+  tags: string[]
+  submittedAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  /** bounded tails; full logs come from `mesh logs` */
+  stdout: string
+  stderr: string
+  error: string | null
+  /** ms since epoch on the signer's clock; orders records of one attempt */
+  updatedAt: number
+}
+
+const iso = { type: 'string', maxLength: 40, nullable: true } as const
+const id = { type: 'string', maxLength: 128 } as const
+
+// plain schema: ajv's JSONSchemaType cannot express required-but-nullable fields
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'state', 'exitCode', 'runner', 'runnerName', 'numaNode', 'attempt', 'dispatcher',
+    'group', 'tags', 'submittedAt', 'startedAt', 'finishedAt', 'stdout', 'stderr', 'error', 'updatedAt'],
+  properties: {
+    id,
+    name: { type: 'string', maxLength: 256 },
+    state: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'rejected'] },
+    exitCode: { type: 'integer', nullable: true, minimum: -1, maximum: 255 },
+    runner: { ...id, nullable: true },
+    runnerName: { type: 'string', maxLength: 128, nullable: true },
+    numaNode: { type: 'integer', minimum: 0, maximum: 1024, nullable: true },
+    attempt: { type: 'integer', minimum: 1, maximum: 1000 },
+    dispatcher: id,
+    group: id,
+    tags: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } },
+    submittedAt: { type: 'string', maxLength: 40 },
+    startedAt: iso,
+    finishedAt: iso,
+    stdout: { type: 'string', maxLength: 16 * 1024 },
+    stderr: { type: 'string', maxLength: 16 * 1024 },
+    error: { type: 'string', maxLength: 2048, nullable: true },
+    updatedAt: { type: 'integer', minimum: 0 }
+  }
+} as const
+
+export interface RecordValidator {
+  (value: unknown): value is TaskRecord
+  lastError: () => string
+}
+
+export function createRecordValidator (): RecordValidator {
+  const validate = new Ajv().compile<TaskRecord>(schema)
+  const fn = ((value: unknown) => validate(value)) as RecordValidator
+  fn.lastError = () => {
+    const e = validate.errors?.[0]
+    return e == null ? 'invalid task record' : `record${e.instancePath.replaceAll('/', '.')}: ${e.message ?? 'invalid'}`
+  }
+  return fn
+}
+
+/**
+ * Pure: does `next` replace `current` in a node's store? A higher attempt wins (a stale attempt's
+ * late result must not overwrite the retry); within an attempt, a final state beats a non-final
+ * one, then the later update wins.
+ */
+export function supersedes (current: TaskRecord | undefined, next: TaskRecord): boolean {
+  if (current == null) return true
+  if (next.attempt !== current.attempt) return next.attempt > current.attempt
+  const nextFinal = FINAL_STATES.has(next.state)
+  const curFinal = FINAL_STATES.has(current.state)
+  if (nextFinal !== curFinal) return nextFinal
+  return next.updatedAt > current.updatedAt
+}
+
+/** Keeps the last `max` characters of an output, marking the cut. */
+export function tail (text: string, max: number): string {
+  if (text.length <= max) return text
+  const marker = '…[truncated]\n'
+  return marker + text.slice(text.length - (max - marker.length))
+}

@@ -1,0 +1,99 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { errorMessage } from '../errors.js'
+import { openJson, sealJson } from './envelope/index.js'
+import type { RecordKind } from './envelope/index.js'
+import type { Logger } from '../node/logger.js'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+export type TopicPubSub = Pick<GossipSub, 'subscribe' | 'unsubscribe' | 'publish' | 'topicValidators' | 'addEventListener' | 'removeEventListener'>
+
+export interface SignedTopicComponents {
+  privateKey: PrivateKey
+  pubsub: TopicPubSub
+  log: Logger
+}
+
+export interface SignedTopicInit<T> {
+  topic: string
+  kind: RecordKind
+  /** name used in log lines */
+  component: string
+  /** schema and authorisation check; returns why the payload is refused, or null to accept */
+  check: (payload: unknown, signer: PeerId) => string | null
+  /** called once per valid message from another node */
+  onPayload: (payload: T, signer: PeerId) => void
+}
+
+/**
+ * A gossip topic whose every message is a signed envelope. The topic validator opens the
+ * envelope, requires its signer to be the gossip sender (so a relay cannot forge), and applies the
+ * caller's check; gossipsub drops and stops relaying anything rejected.
+ */
+export class SignedTopic<T> {
+  private readonly components: SignedTopicComponents
+  private readonly init: SignedTopicInit<T>
+  /** payloads accepted by the validator, handed to the message listener */
+  private readonly accepted = new WeakMap<Message, { payload: T, signer: PeerId }>()
+  private started = false
+
+  constructor (components: SignedTopicComponents, init: SignedTopicInit<T>) {
+    this.components = components
+    this.init = init
+  }
+
+  start (): void {
+    if (this.started) return
+    this.started = true
+    const { pubsub } = this.components
+    pubsub.topicValidators.set(this.init.topic, this.validator)
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.subscribe(this.init.topic)
+  }
+
+  stop (): void {
+    if (!this.started) return
+    this.started = false
+    const { pubsub } = this.components
+    pubsub.unsubscribe(this.init.topic)
+    pubsub.removeEventListener('message', this.onMessage)
+    pubsub.topicValidators.delete(this.init.topic)
+  }
+
+  /** Seals and publishes; a failure is logged, not thrown (gossip is best effort). */
+  async publish (payload: T): Promise<boolean> {
+    try {
+      const bytes = await sealJson(this.init.kind, payload, this.components.privateKey)
+      await this.components.pubsub.publish(this.init.topic, bytes)
+      return true
+    } catch (err) {
+      this.components.log.warn({ component: this.init.component, err }, 'publish failed')
+      return false
+    }
+  }
+
+  private readonly validator = async (from: PeerId, msg: Message): Promise<TopicValidatorResult> => {
+    try {
+      if (msg.type !== 'signed') throw new Error('unsigned gossip message')
+      const { signer, payload } = await openJson(this.init.kind, msg.data)
+      if (!signer.equals(msg.from)) {
+        throw new Error(`message from ${msg.from.toString()} is signed by ${signer.toString()}`)
+      }
+      const refused = this.init.check(payload, signer)
+      if (refused != null) throw new Error(refused)
+      this.accepted.set(msg, { payload: payload as T, signer })
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      this.components.log.warn({ component: this.init.component, peer: from.toString(), reason: errorMessage(err) }, 'rejected gossip message')
+      return TopicValidatorResult.Reject
+    }
+  }
+
+  private readonly onMessage = (evt: CustomEvent<Message>): void => {
+    if (evt.detail.topic !== this.init.topic) return
+    const entry = this.accepted.get(evt.detail)
+    if (entry == null) return
+    this.accepted.delete(evt.detail)
+    this.init.onPayload(entry.payload, entry.signer)
+  }
+}

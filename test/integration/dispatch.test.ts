@@ -1,0 +1,171 @@
+/**
+ * Issue 3 end to end: real daemons on loopback; `mesh push` places tasks by tags and capacity,
+ * runs them on the chosen peer (NUMA-bound on a fixture two-node machine), and every node learns
+ * the result. status, logs and cancel work from a node that did not dispatch.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { Cluster, FAST_CONFIG, FIXTURES, waitFor } from '../helpers/daemons.js'
+import type { TestDaemon } from '../helpers/daemons.js'
+import type { TaskRecord } from '../../src/protocols/results/index.js'
+
+describe('dispatch across three daemons', () => {
+  const cluster = new Cluster()
+  let a: TestDaemon, b: TestDaemon, c: TestDaemon
+  let dir: string
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mesh-tasks-'))
+    a = await cluster.start({ tags: ['xai,junos'], config: FAST_CONFIG })
+    // b pretends to be a two-NUMA-node machine, with a numactl that records instead of binding
+    b = await cluster.start({
+      tags: ['regression,xai'],
+      bootstrap: [a.addr],
+      config: FAST_CONFIG,
+      env: { MESH_SYSFS_ROOT: join(FIXTURES, 'sysfs', 'two-node'), PATH: `${join(FIXTURES, 'bin')}:${process.env.PATH ?? ''}` }
+    })
+    c = await cluster.start({ tags: ['junos'], bootstrap: [a.addr], config: FAST_CONFIG })
+    for (const d of [a, b, c]) {
+      await waitFor(`mesh formed at ${d.id}`, async () => (await d.peers()).filter(p => p.state === 'online').length === 3)
+    }
+  })
+
+  after(async () => { await cluster.stopAll() })
+
+  async function task (name: string, body: unknown): Promise<string> {
+    const file = join(dir, name)
+    await writeFile(file, JSON.stringify(body))
+    return file
+  }
+
+  it('runs a task on the one peer holding both tags, passing output and exit code through', async () => {
+    const file = await task('both.json', { command: ['sh', '-c', 'echo "on $MESH_TASK_ID attempt $MESH_ATTEMPT"; echo oops >&2; exit 7'], tags: ['regression'] })
+    const r = await c.cli(['push', '--tag', 'xai', file])
+    assert.equal(r.code, 7, r.stderr)
+    assert.match(r.stdout, /^on [0-9a-z]+ attempt 1\n$/)
+    assert.match(r.stderr, /oops/)
+    const j = await c.cli(['push', '--json', '--tag', 'xai,regression', file])
+    const rec = JSON.parse(j.stdout) as TaskRecord
+    assert.equal(rec.runner, b.id)
+    assert.equal(rec.state, 'failed')
+    assert.equal(rec.exitCode, 7)
+    assert.match(rec.stdout, /attempt 1/)
+    for (const key of ['id', 'name', 'state', 'exitCode', 'runner', 'numaNode', 'attempt', 'submittedAt', 'startedAt', 'finishedAt', 'stdout', 'stderr', 'error']) {
+      assert.ok(key in rec, `result record lacks ${key}`)
+    }
+  })
+
+  it('a task tagged junos runs only where junos is (also when the dispatcher holds it)', async () => {
+    const runners = new Set<string>()
+    for (let i = 0; i < 6; i++) {
+      const r = await b.cli(['push', '--json', '--tag', 'junos', '--', 'true'])
+      assert.equal(r.code, 0, r.stderr)
+      runners.add((JSON.parse(r.stdout) as TaskRecord).runner ?? '')
+    }
+    for (const id of runners) assert.ok([a.id, c.id].includes(id), `ran on ${id}`)
+  })
+
+  it('--all runs on every matching peer with pdsh-style prefixes', async () => {
+    const r = await a.cli(['push', '--all', '--tag', 'xai', '--', 'sh', '-c', 'echo hello; echo world'])
+    assert.equal(r.code, 0, r.stderr)
+    const lines = r.stdout.trim().split('\n').sort()
+    assert.equal(lines.length, 4)
+    assert.ok(lines.every(l => /^\S+: (hello|world)$/.test(l)), r.stdout)
+    const j = await a.cli(['push', '--all', '--json', '--tag', 'xai', '--', 'true'])
+    const recs = JSON.parse(j.stdout) as TaskRecord[]
+    assert.deepEqual(recs.map(x => x.runner).sort(), [a.id, b.id].sort())
+  })
+
+  it('a tag nobody holds fails with exit 3 and the reasons', async () => {
+    const r = await a.cli(['push', '--wait', '1', '--tag', 'gpu-h100', '--', 'true'])
+    assert.equal(r.code, 3, r.stderr)
+    assert.match(r.stderr, /no peer can take the task/)
+    assert.match(r.stderr, /gpu-h100/)
+  })
+
+  it('a bad task file is exit 2 naming file and field; nothing is dispatched', async () => {
+    const before = (await a.cli(['tasks', '--json'])).stdout
+    const file = await task('bad.json', { command: ['true'], resources: { cores: 0 } })
+    const r = await a.cli(['push', file])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /bad\.json/)
+    assert.match(r.stderr, /resources\.cores/)
+    assert.equal((await a.cli(['tasks', '--json'])).stdout, before)
+  })
+
+  it('a NUMA-pinned task gets MESH_NUMA_NODE and its cores are accounted on that node', async () => {
+    const file = await task('numa.json', { command: ['sh', '-c', 'echo "numa=$MESH_NUMA_NODE bind=$MESH_TEST_NUMACTL"; sleep 3'], resources: { cores: 3 } })
+    const pushing = a.cli(['push', '--json', '--target', `${b.id}:1`, file])
+    const busy = await waitFor('cores reserved on b node 1', async () => {
+      const pb = (await c.peers()).find(p => p.id === b.id)
+      return pb?.numa.find(n => n.id === 1)?.freeCores === 1 ? pb : undefined
+    })
+    assert.equal(busy.numa.find(n => n.id === 0)?.freeCores, 4)
+    assert.equal(busy.running, 1)
+    const r = await pushing
+    const rec = JSON.parse(r.stdout) as TaskRecord
+    assert.equal(rec.numaNode, 1)
+    assert.match(rec.stdout, /numa=1 bind=--cpunodebind=1 --membind=1/)
+    await waitFor('cores released', async () => (await c.peers()).find(p => p.id === b.id)?.numa.find(n => n.id === 1)?.freeCores === 4)
+  })
+
+  it('asking for more cores than a NUMA node has is refused with the reason', async () => {
+    const file = await task('huge.json', { command: ['true'], resources: { cores: 64 } })
+    const r = await a.cli(['push', '--wait', '0', file])
+    assert.equal(r.code, 3)
+    assert.match(r.stderr, /core/)
+  })
+
+  it('status, logs and cancel work from a node that did not dispatch', async () => {
+    const file = await task('long.json', { command: ['sh', '-c', 'echo started; sleep 60'], tags: ['regression'] })
+    const d = await a.cli(['push', '--detach', file])
+    assert.equal(d.code, 0, d.stderr)
+    const id = d.stdout.trim()
+    await waitFor('c sees it running', async () => {
+      const s = await c.cli(['status', '--json', id])
+      return s.code === 0 && (JSON.parse(s.stdout) as TaskRecord).state === 'running'
+    })
+    const logs = await waitFor('logs from c', async () => {
+      const l = await c.cli(['logs', id])
+      return l.code === 0 && l.stdout.includes('started') ? l : undefined
+    })
+    assert.equal(logs.stdout, 'started\n')
+    const human = await c.cli(['status', id])
+    assert.match(human.stdout, /state\s+running/)
+    const cancel = await c.cli(['cancel', id])
+    assert.equal(cancel.code, 0, cancel.stderr)
+    const final = await waitFor('cancelled everywhere', async () => {
+      const recs = await Promise.all([a, b, c].map(async x => JSON.parse((await x.cli(['status', '--json', id])).stdout) as TaskRecord))
+      return recs.every(rec => rec.state === 'cancelled') ? recs[0] : undefined
+    })
+    assert.equal(final.exitCode, 130)
+    const listed = JSON.parse((await b.cli(['tasks', '--json', '--state', 'cancelled'])).stdout) as TaskRecord[]
+    assert.ok(listed.some(t => t.id === id))
+  })
+
+  it('stages files into the work dir and does not resend a file the runner already holds', async () => {
+    const payload = join(dir, 'payload.txt')
+    await writeFile(payload, 'x'.repeat(200_000) + '\nend\n')
+    const file = await task('files.json', {
+      command: ['sh', '-c', 'tail -n 1 data/payload.txt; wc -c < data/payload.txt'],
+      files: [{ src: 'payload.txt', dest: 'data/payload.txt' }]
+    })
+    const first = await a.cli(['push', '--target', b.id, file])
+    assert.equal(first.code, 0, first.stderr)
+    assert.equal(first.stdout, 'end\n200005\n')
+    const second = await a.cli(['push', '--target', b.id, file])
+    assert.equal(second.stdout, first.stdout)
+    const sent = [...a.stderr().matchAll(/"sentFiles":(\d+)/g)].map(m => Number(m[1]))
+    assert.deepEqual(sent.slice(-2), [1, 0])
+  })
+
+  it('a task file cannot escape its work dir', async () => {
+    const file = await task('escape.json', { command: ['true'], files: [{ src: 'escape.json', dest: '../../etc/x' }] })
+    const r = await a.cli(['push', file])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /files\[0\]\.dest/)
+  })
+})

@@ -1,0 +1,378 @@
+import assert from 'node:assert/strict'
+import { before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { pino } from 'pino'
+import { silentLogger } from '../../src/node/logger.js'
+import { openJson, sealJson } from '../../src/protocols/envelope/index.js'
+import { HEARTBEAT_TOPIC, heartbeat } from '../../src/protocols/heartbeat/index.js'
+import {
+  HEARTBEAT_DOMAIN, HEARTBEAT_PAYLOAD_TYPE, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES
+} from '../../src/protocols/heartbeat/constants.js'
+import type { Logger } from '../../src/node/logger.js'
+import type { RecordKind } from '../../src/protocols/envelope/index.js'
+import type { Advert, AdvertBody, Heartbeat } from '../../src/protocols/heartbeat/index.js'
+import type { Message, PublishResult, TopicValidatorFn } from '@libp2p/gossipsub'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+
+type Listener = Parameters<EventTarget['addEventListener']>[1]
+
+const KIND: RecordKind = { domain: HEARTBEAT_DOMAIN, payloadType: HEARTBEAT_PAYLOAD_TYPE, maxBytes: MAX_HEARTBEAT_BYTES }
+const NOW = 1_700_000_000_000
+/** long enough that the interval never fires during a test: every publish here is explicit */
+const NEVER_MS = 3_600_000
+
+/** The slice of gossipsub the heartbeat uses, in memory: it records calls and delivers what a test hands it. */
+class FakePubSub {
+  readonly topicValidators = new Map<string, TopicValidatorFn>()
+  readonly subscriptions = new Set<string>()
+  readonly published: Array<{ topic: string, data: Uint8Array }> = []
+  /** calls in order, e.g. 'subscribe /mesh/heartbeat/1.0.0' */
+  readonly calls: string[] = []
+  private readonly target = new EventTarget()
+  private listeners = 0
+
+  subscribe (topic: string): void {
+    this.calls.push(`subscribe ${topic}`)
+    this.subscriptions.add(topic)
+  }
+
+  unsubscribe (topic: string): void {
+    this.calls.push(`unsubscribe ${topic}`)
+    this.subscriptions.delete(topic)
+  }
+
+  async publish (topic: string, data?: Uint8Array): Promise<PublishResult> {
+    this.calls.push(`publish ${topic}`)
+    this.published.push({ topic, data: data ?? new Uint8Array() })
+    return { recipients: [] }
+  }
+
+  addEventListener (type: string, listener: Listener): void {
+    this.listeners++
+    this.target.addEventListener(type, listener)
+  }
+
+  removeEventListener (type: string, listener: Listener): void {
+    this.listeners--
+    this.target.removeEventListener(type, listener)
+  }
+
+  get listenerCount (): number { return this.listeners }
+
+  /** What gossipsub does with a received message: run the topic validator, emit 'message' on Accept. */
+  async deliver (from: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    const validator = this.topicValidators.get(msg.topic)
+    const result = validator == null ? TopicValidatorResult.Accept : await validator(from, msg)
+    if (result === TopicValidatorResult.Accept) this.target.dispatchEvent(new CustomEvent('message', { detail: msg }))
+    return result
+  }
+}
+
+function gossip (from: PeerId, data: Uint8Array, topic = HEARTBEAT_TOPIC): Message {
+  if (from.publicKey == null) throw new Error('peer id without a public key')
+  return { type: 'signed', from, topic, data, sequenceNumber: 1n, signature: new Uint8Array(64), key: from.publicKey }
+}
+
+function body (over: Partial<AdvertBody> = {}): AdvertBody {
+  return {
+    name: 'node-a',
+    version: '0.1.0',
+    addresses: ['/ip4/10.0.0.1/tcp/7420'],
+    tags: ['xai'],
+    cores: 8,
+    memoryMB: 16384,
+    numa: [{ id: 0, cores: 4, freeCores: 4, memoryMB: 8192, freeMemoryMB: 8192 }, { id: 1, cores: 4, freeCores: 2, memoryMB: 8192, freeMemoryMB: 4096 }],
+    gpus: [],
+    numactl: true,
+    running: 1,
+    ...over
+  }
+}
+
+function advertOf (key: PrivateKey, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { v: 1, ...body(), peerId: peerIdFromPrivateKey(key).toString(), seq: NOW, sentAt: NOW, leaving: false, ...over }
+}
+
+/** A logger whose warn lines a test can read: rejections all look alike to gossipsub, the reason tells them apart. */
+function capturingLogger (): { log: Logger, reasons: () => string[] } {
+  const lines: string[] = []
+  const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(s) } })
+  return { log, reasons: () => lines.map(l => (JSON.parse(l) as { reason?: string }).reason ?? '') }
+}
+
+interface Harness {
+  service: Heartbeat
+  pubsub: FakePubSub
+  received: Advert[]
+  reasons: () => string[]
+  clock: { now: number }
+}
+
+function harness (key: PrivateKey, advert: () => AdvertBody = () => body()): Harness {
+  const pubsub = new FakePubSub()
+  const received: Advert[] = []
+  const clock = { now: NOW }
+  const { log, reasons } = capturingLogger()
+  const service = heartbeat({ intervalMs: NEVER_MS, advert, onAdvert: a => { received.push(a) }, now: () => clock.now })({
+    peerId: peerIdFromPrivateKey(key), privateKey: key, pubsub, log
+  })
+  return { service, pubsub, received, reasons, clock }
+}
+
+async function openAdvert (data: Uint8Array | undefined): Promise<{ signer: PeerId, advert: Advert }> {
+  assert.ok(data != null, 'nothing published')
+  const { signer, payload } = await openJson(KIND, data)
+  return { signer, advert: payload as Advert }
+}
+
+describe('heartbeat service', () => {
+  let keyA: PrivateKey
+  let keyB: PrivateKey
+  let idA: PeerId
+  let idB: PeerId
+  before(async () => {
+    keyA = await generateKeyPair('Ed25519')
+    keyB = await generateKeyPair('Ed25519')
+    idA = peerIdFromPrivateKey(keyA)
+    idB = peerIdFromPrivateKey(keyB)
+  })
+
+  describe('start and stop', () => {
+    it('start installs the validator, subscribes and publishes an advert at once', async (t) => {
+      const h = harness(keyA)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      assert.ok(h.pubsub.topicValidators.has(HEARTBEAT_TOPIC))
+      assert.deepEqual([...h.pubsub.subscriptions], [HEARTBEAT_TOPIC])
+      assert.equal(h.pubsub.listenerCount, 1)
+      assert.deepEqual(h.pubsub.calls, [`subscribe ${HEARTBEAT_TOPIC}`, `publish ${HEARTBEAT_TOPIC}`])
+      assert.equal(h.pubsub.published[0]?.topic, HEARTBEAT_TOPIC)
+    })
+
+    it('publishes signed adverts with the identity stamped and a strictly increasing seq', async (t) => {
+      const h = harness(keyA)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      await h.service.publishNow() // same clock reading
+      h.clock.now = NOW - 10_000 // clock stepped back
+      await h.service.publishNow()
+      h.clock.now = NOW + 60_000
+      await h.service.publishNow()
+      const opened = await Promise.all(h.pubsub.published.map(async p => openAdvert(p.data)))
+      assert.equal(opened.length, 4)
+      for (const { signer, advert } of opened) {
+        assert.ok(signer.equals(idA))
+        assert.equal(advert.peerId, idA.toString())
+        assert.equal(advert.v, 1)
+        assert.equal(advert.leaving, false)
+        assert.equal(advert.name, 'node-a')
+        assert.deepEqual(advert.numa, body().numa)
+      }
+      const seqs = opened.map(o => o.advert.seq)
+      for (let i = 1; i < seqs.length; i++) assert.ok((seqs[i] ?? 0) > (seqs[i - 1] ?? 0), `seq ${seqs.join(', ')}`)
+      assert.equal(seqs[0], NOW, 'seq is clock-based so a restarted node still wins')
+      assert.deepEqual(opened.map(o => o.advert.sentAt), [NOW, NOW, NOW - 10_000, NOW + 60_000])
+    })
+
+    it('asks for the current advert body on every publish', async (t) => {
+      let running = 0
+      const h = harness(keyA, () => body({ running }))
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      running = 3
+      await h.service.publishNow()
+      const [first, second] = await Promise.all(h.pubsub.published.map(async p => openAdvert(p.data)))
+      assert.equal(first?.advert.running, 0)
+      assert.equal(second?.advert.running, 3)
+    })
+
+    it('stop publishes a goodbye, then unsubscribes and removes the validator and listener', async () => {
+      const h = harness(keyA)
+      await h.service.start()
+      await h.service.stop()
+      assert.deepEqual(h.pubsub.calls, [
+        `subscribe ${HEARTBEAT_TOPIC}`, `publish ${HEARTBEAT_TOPIC}`, `publish ${HEARTBEAT_TOPIC}`, `unsubscribe ${HEARTBEAT_TOPIC}`
+      ])
+      const hello = await openAdvert(h.pubsub.published[0]?.data)
+      const goodbye = await openAdvert(h.pubsub.published[1]?.data)
+      assert.equal(goodbye.advert.leaving, true)
+      assert.ok(goodbye.advert.seq > hello.advert.seq, 'the goodbye must beat the last advert')
+      assert.equal(h.pubsub.topicValidators.size, 0)
+      assert.equal(h.pubsub.subscriptions.size, 0)
+      assert.equal(h.pubsub.listenerCount, 0)
+    })
+
+    it('start and stop are idempotent, publishNow is a no-op while stopped, and it restarts', async () => {
+      const h = harness(keyA)
+      await h.service.stop() // before start: nothing to undo
+      await h.service.publishNow()
+      assert.equal(h.pubsub.calls.length, 0)
+      await h.service.start()
+      await h.service.start()
+      assert.equal(h.pubsub.calls.filter(c => c.startsWith('subscribe')).length, 1)
+      assert.equal(h.pubsub.listenerCount, 1)
+      await h.service.stop()
+      await h.service.stop()
+      assert.equal(h.pubsub.calls.filter(c => c.startsWith('publish')).length, 2)
+      await h.service.publishNow()
+      assert.equal(h.pubsub.published.length, 2)
+      await h.service.start()
+      assert.equal(h.pubsub.listenerCount, 1)
+      assert.ok(h.pubsub.topicValidators.has(HEARTBEAT_TOPIC))
+      await h.service.stop()
+      assert.equal(h.pubsub.listenerCount, 0)
+      assert.equal(h.pubsub.topicValidators.size, 0)
+    })
+
+    it('keeps running when a publish fails (gossip is best effort)', async (t) => {
+      const h = harness(keyA)
+      t.after(async () => { await h.service.stop() })
+      h.pubsub.publish = async () => { throw new Error('NoPeersSubscribedToTopic') }
+      await h.service.start()
+      await h.service.publishNow()
+      assert.ok(h.pubsub.subscriptions.has(HEARTBEAT_TOPIC))
+    })
+  })
+
+  describe('validator', () => {
+    async function started (t: { after: (fn: () => Promise<void>) => void }): Promise<Harness> {
+      const h = harness(keyA)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      return h
+    }
+
+    async function assertRejected (h: Harness, from: PeerId, msg: Message, reason: RegExp): Promise<void> {
+      assert.equal(await h.pubsub.deliver(from, msg), TopicValidatorResult.Reject)
+      assert.deepEqual(h.received, [], 'a rejected advert must not reach onAdvert')
+      assert.match(h.reasons().at(-1) ?? '', reason)
+    }
+
+    it('accepts a genuine advert from another node and hands it to onAdvert', async (t) => {
+      const h = await started(t)
+      // B's own service produces the bytes, as on the wire
+      const b = harness(keyB, () => body({ name: 'node-b', tags: ['gpu'] }))
+      await b.service.start()
+      await b.service.stop()
+      const [hello, goodbye] = b.pubsub.published
+      assert.ok(hello != null && goodbye != null)
+      assert.equal(await h.pubsub.deliver(idB, gossip(idB, hello.data)), TopicValidatorResult.Accept)
+      assert.equal(await h.pubsub.deliver(idB, gossip(idB, goodbye.data)), TopicValidatorResult.Accept)
+      assert.equal(h.received.length, 2)
+      assert.equal(h.received[0]?.peerId, idB.toString())
+      assert.equal(h.received[0]?.name, 'node-b')
+      assert.deepEqual(h.received[0]?.tags, ['gpu'])
+      assert.equal(h.received[1]?.leaving, true)
+    })
+
+    it('accepts a genuine advert relayed by a third peer', async (t) => {
+      const h = await started(t)
+      const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      const data = await sealJson(KIND, advertOf(keyB), keyB)
+      assert.equal(await h.pubsub.deliver(relay, gossip(idB, data)), TopicValidatorResult.Accept)
+      assert.equal(h.received.length, 1)
+    })
+
+    it('accepts an advert dated up to the allowed clock skew ahead', async (t) => {
+      const h = await started(t)
+      const data = await sealJson(KIND, advertOf(keyB, { sentAt: NOW + MAX_CLOCK_SKEW_MS }), keyB)
+      assert.equal(await h.pubsub.deliver(idB, gossip(idB, data)), TopicValidatorResult.Accept)
+    })
+
+    it('rejects heartbeats from a peer signed by another key', async (t) => {
+      const h = await started(t)
+      // B signs its own (valid) advert, but the gossip message claims to come from A
+      const data = await sealJson(KIND, advertOf(keyB), keyB)
+      await assertRejected(h, idA, gossip(idA, data), /signed by/)
+    })
+
+    it('rejects an advert whose peerId is not its signer', async (t) => {
+      const h = await started(t)
+      const data = await sealJson(KIND, advertOf(keyB, { peerId: idA.toString() }), keyB)
+      await assertRejected(h, idB, gossip(idB, data), /claims to be/)
+    })
+
+    for (const [what, over, reason] of [
+      ['an extra field', { admin: true }, /additional properties/],
+      ['negative cores', { cores: -1 }, /advert\.cores/],
+      ['100 tags', { tags: Array.from({ length: 100 }, (_, i) => `t${i}`) }, /advert\.tags/],
+      ['a missing field', { running: undefined }, /running/],
+      ['a fractional seq', { seq: 1.5 }, /advert\.seq/],
+      ['a wrong version', { v: 2 }, /advert\.v/],
+      ['an over-long tag', { tags: ['x'.repeat(65)] }, /advert\.tags\.0/],
+      ['a numa node with an extra field', { numa: [{ id: 0, cores: 1, freeCores: 1, memoryMB: 1, freeMemoryMB: 1, x: 1 }] }, /advert\.numa\.0/]
+    ] as const) {
+      it(`rejects an advert with ${what}`, async (t) => {
+        const h = await started(t)
+        const data = await sealJson(KIND, advertOf(keyB, over), keyB)
+        await assertRejected(h, idB, gossip(idB, data), reason)
+      })
+    }
+
+    it('rejects an advert that is not a JSON object', async (t) => {
+      const h = await started(t)
+      await assertRejected(h, idB, gossip(idB, await sealJson(KIND, ['not', 'an', 'advert'], keyB)), /advert/)
+      await assertRejected(h, idB, gossip(idB, await sealJson(KIND, null, keyB)), /advert/)
+    })
+
+    it('rejects an oversize message before opening it', async (t) => {
+      const h = await started(t)
+      const oversize = await sealJson({ ...KIND, maxBytes: 4 * MAX_HEARTBEAT_BYTES }, advertOf(keyB, { name: 'x'.repeat(MAX_HEARTBEAT_BYTES) }), keyB)
+      await assertRejected(h, idB, gossip(idB, oversize), /over the 16384 byte limit/)
+    })
+
+    it('rejects an advert dated too far in the future', async (t) => {
+      const h = await started(t)
+      const data = await sealJson(KIND, advertOf(keyB, { sentAt: NOW + MAX_CLOCK_SKEW_MS + 1 }), keyB)
+      await assertRejected(h, idB, gossip(idB, data), /in the future/)
+    })
+
+    it('rejects an unsigned gossip message', async (t) => {
+      const h = await started(t)
+      const data = await sealJson(KIND, advertOf(keyB), keyB)
+      await assertRejected(h, idB, { type: 'unsigned', topic: HEARTBEAT_TOPIC, data }, /unsigned/)
+    })
+
+    it('rejects a record of another kind and garbage', async (t) => {
+      const h = await started(t)
+      const other = await sealJson({ ...KIND, domain: 'mesh-result' }, advertOf(keyB), keyB)
+      await assertRejected(h, idB, gossip(idB, other), /rejected/)
+      await assertRejected(h, idB, gossip(idB, new TextEncoder().encode('{"v":1}')), /rejected/)
+    })
+
+    it('hands onAdvert only messages its validator accepted', async (t) => {
+      const h = await started(t)
+      const data = await sealJson(KIND, advertOf(keyB), keyB)
+      // a 'message' event that did not go through the validator (another topic, or a validator that was bypassed)
+      h.pubsub.topicValidators.delete(HEARTBEAT_TOPIC)
+      await h.pubsub.deliver(idB, gossip(idB, data))
+      await h.pubsub.deliver(idB, gossip(idB, data, '/mesh/other/1.0.0'))
+      assert.deepEqual(h.received, [])
+    })
+
+    it('stops handing adverts to onAdvert after stop', async () => {
+      const h = harness(keyA)
+      await h.service.start()
+      const validator = h.pubsub.topicValidators.get(HEARTBEAT_TOPIC)
+      await h.service.stop()
+      assert.ok(validator != null)
+      // a message validated just before stop, delivered just after
+      const msg = gossip(idB, await sealJson(KIND, advertOf(keyB), keyB))
+      assert.equal(await validator(idB, msg), TopicValidatorResult.Accept)
+      await h.pubsub.deliver(idB, msg)
+      assert.deepEqual(h.received, [])
+    })
+  })
+
+  it('uses the silent logger without trouble', async () => {
+    const pubsub = new FakePubSub()
+    const service = heartbeat({ intervalMs: NEVER_MS, advert: () => body(), onAdvert: () => {}, now: () => NOW })({
+      peerId: idA, privateKey: keyA, pubsub, log: silentLogger()
+    })
+    await service.start()
+    assert.equal(await pubsub.deliver(idB, gossip(idB, new Uint8Array(3))), TopicValidatorResult.Reject)
+    await service.stop()
+  })
+})
