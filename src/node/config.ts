@@ -24,6 +24,8 @@ export interface MeshConfig {
   offlineAfterMs: number
   /** a peer silent this long is forgotten */
   dropAfterMs: number
+  /** executors in order of preference; the first available one runs tasks */
+  executors: Array<'process' | 'systemd' | 'container'>
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7420'
@@ -38,7 +40,8 @@ export function defaultConfig (): MeshConfig {
     mdns: true,
     heartbeatIntervalMs: 2000,
     offlineAfterMs: 7000,
-    dropAfterMs: 86_400_000
+    dropAfterMs: 86_400_000,
+    executors: ['process']
   }
 }
 
@@ -65,7 +68,8 @@ const SCHEMA = {
     // below 100 ms heartbeats would flood gossip
     heartbeatIntervalMs: { ...MS, minimum: 100 },
     offlineAfterMs: MS,
-    dropAfterMs: MS
+    dropAfterMs: MS,
+    executors: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['process', 'systemd', 'container'] } }
   }
 }
 

@@ -3,7 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { Level } from 'level'
 import { MeshError, errorCode, errorMessage } from '../errors.js'
 import { FINAL_STATES } from '../protocols/results/index.js'
-import { createExecutor } from '../exec/index.js'
+import { createExecutor, selectExecutor } from '../exec/index.js'
 import { cancel as cancelProtocol } from '../protocols/cancel/index.js'
 import { heartbeat } from '../protocols/heartbeat/index.js'
 import { logs as logsProtocol } from '../protocols/logs/index.js'
@@ -43,6 +43,7 @@ import type { Results, TaskRecord } from '../protocols/results/index.js'
 import type { LogChunk } from './runner/log-reader.js'
 import type { Tags } from '../protocols/tags/index.js'
 import type { PrivateKey } from '@libp2p/interface'
+import type { Executor } from '../exec/index.js'
 
 export interface DaemonOptions {
   home: string
@@ -80,6 +81,7 @@ export class Daemon {
   private control?: ControlServer
   private parts?: TaskParts
   private readonly usage = emptyUsage()
+  private executors: NodeInfo['executors'] = { using: 'process', unavailable: [] }
   private swarmKey = false
   private stopping?: Promise<void>
   /** true once start() completed: only then is a stop worth a log line */
@@ -233,6 +235,7 @@ export class Daemon {
       startedAt: this.startedAt.toISOString(),
       swarmKey: this.swarmKey,
       trust: 'open',
+      executors: this.executors,
       connections: this.node.getConnections().length,
       knownPeers: peers.length,
       onlinePeers: peers.filter(p => p.state === 'online').length
@@ -277,7 +280,7 @@ export class Daemon {
       home: this.paths.root,
       capabilities: this.caps,
       usage: this.usage,
-      executor: createExecutor('process', { log }),
+      executor: await this.chooseExecutor(),
       records,
       publish,
       capacityChanged: () => { void this.beat?.publishNow() },
@@ -296,6 +299,7 @@ export class Daemon {
       localLogs: (id, follow, signal) => runner.logs(id, follow, signal),
       records,
       publish,
+      queue: levelRecordDb(this.db.sublevel<string, string>('queue', {})),
       log
     })
     const cancel = cancelProtocol({
@@ -308,6 +312,23 @@ export class Daemon {
     await push.start()
     await logs.start()
     await cancel.start()
+    await dispatcher.start()
+  }
+
+  /** The first configured executor available here; mesh id reports why the others are not. */
+  private async chooseExecutor (): Promise<Executor> {
+    const { log } = this
+    const prefs = this.config?.executors ?? ['process']
+    const { executor, skipped } = await selectExecutor(prefs, { log })
+    for (const s of skipped) log.warn({ component: 'daemon', executor: s.name, reason: s.reason }, 'executor unavailable')
+    this.executors = { using: executor.name, unavailable: skipped }
+    // probe the others too, so `mesh id` can say what this host could offer
+    for (const name of ['process', 'systemd', 'container'] as const) {
+      if (name === executor.name || skipped.some(s => s.name === name)) continue
+      const a = await createExecutor(name, { log }).available()
+      if (!a.ok) this.executors.unavailable.push({ name, reason: a.reason })
+    }
+    return executor
   }
 
   /** Output of any task: from this node when it ran here, else streamed from its runner. */

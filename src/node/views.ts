@@ -35,6 +35,8 @@ export interface NodeInfo extends PeerEntry {
   swarmKey: boolean
   /** 'open': no mesh authority configured, every swarm member is trusted (see the trust issue) */
   trust: 'open'
+  /** the executor running tasks here, and why the others cannot */
+  executors: { using: string, unavailable: Array<{ name: string, reason: string }> }
   connections: number
   knownPeers: number
   onlinePeers: number

@@ -137,6 +137,7 @@ describe('cli format', () => {
       startedAt: NOW.toISOString(),
       swarmKey: true,
       trust: 'open',
+      executors: { using: 'process', unavailable: [{ name: 'systemd', reason: 'not the init system' }] },
       connections: 3,
       knownPeers: 5,
       onlinePeers: 4

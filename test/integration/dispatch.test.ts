@@ -169,3 +169,27 @@ describe('dispatch across three daemons', () => {
     assert.match(r.stderr, /files\[0\]\.dest/)
   })
 })
+
+describe('the dispatcher queue', () => {
+  const cluster = new Cluster()
+  after(async () => { await cluster.stopAll() })
+
+  it('keeps a waiting task across a dispatcher restart and places it when capacity appears', async () => {
+    const a = await cluster.start({ config: FAST_CONFIG })
+    const d = await a.cli(['push', '--detach', '--wait', '120', '--tag', 'later', '--', 'sh', '-c', 'echo placed late'])
+    assert.equal(d.code, 0, d.stderr)
+    const id = d.stdout.trim()
+    assert.equal((JSON.parse((await a.cli(['status', '--json', id])).stdout) as TaskRecord).state, 'queued')
+    assert.equal((await cluster.stop(a)).code, 0)
+
+    const again = await cluster.start({ home: a.home, config: FAST_CONFIG })
+    const late = await cluster.start({ tags: ['later'], bootstrap: [again.addr], config: FAST_CONFIG })
+    const rec = await waitFor('task placed after restart', async () => {
+      const s = await again.cli(['status', '--json', id])
+      const r = JSON.parse(s.stdout) as TaskRecord
+      return r.state === 'succeeded' ? r : undefined
+    }, 60_000)
+    assert.equal(rec.runner, late.id)
+    assert.match(rec.stdout, /placed late/)
+  })
+})

@@ -45,7 +45,8 @@ describe('config', () => {
       mdns: true,
       heartbeatIntervalMs: 2000,
       offlineAfterMs: 7000,
-      dropAfterMs: 86_400_000
+      dropAfterMs: 86_400_000,
+      executors: ['process']
     })
   })
 

@@ -13,6 +13,7 @@ export function formatId (i: NodeInfo): string {
     ['numa', numa || '-'],
     ['gpus', i.gpus.length === 0 ? 'none' : i.gpus.map(g => `${g.index}: ${g.name} ${formatMemory(g.memoryMB)}`).join('; ')],
     ['numactl', i.numactl === true ? 'yes' : 'not installed: tasks run without NUMA binding (apt-get install numactl)'],
+    ['executor', i.executors.using + i.executors.unavailable.map(u => `\n           ${u.name} unavailable: ${u.reason}`).join('')],
     ['trust', 'open lab mode: no mesh authority configured, every swarm member is trusted'],
     ['swarm key', i.swarmKey ? 'yes' : 'none: any host that reaches the port can join'],
     ['peers', `${i.onlinePeers} online, ${i.knownPeers} known, ${i.connections} connections`],

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js'
 import type { PeerTableApi } from '../peer-table/index.js'
 import type { Candidate, Choice, PlacementRequest } from '../placement/index.js'
 import type { LogChunk } from '../runner/log-reader.js'
-import type { TaskRecords } from '../store/task-records.js'
+import type { RecordDb, TaskRecords } from '../store/task-records.js'
 import type { TaskSpec } from '../task/index.js'
 
 export interface DispatchRequest {
@@ -45,16 +45,23 @@ export interface DispatcherComponents {
   localLogs: (taskId: string, follow: boolean, signal: AbortSignal) => AsyncIterable<LogChunk> | undefined
   records: TaskRecords
   publish: (record: TaskRecord) => Promise<void>
+  /** tasks still waiting for a runner, so a restarted dispatcher resumes them */
+  queue: RecordDb
   log: Logger
 }
 
-interface Placement { id: string, runner: string, runnerName: string, numaNode: number | null }
-
-interface Job {
+/** What the queue keeps of a job: enough to place it again after a restart. */
+interface QueuedJob {
   id: string
   request: DispatchRequest
   files: StagedFile[]
   submittedAt: string
+  deadline: number
+}
+
+interface Placement { id: string, runner: string, runnerName: string, numaNode: number | null }
+
+interface Job extends QueuedJob {
   placed: Promise<Placement[]>
   controller: AbortController
 }
@@ -70,6 +77,20 @@ export class Dispatcher {
     this.c = components
   }
 
+  /** Resumes the tasks a previous run of this daemon left in the queue. */
+  async start (): Promise<void> {
+    for await (const [id, value] of this.c.queue.iterator()) {
+      try {
+        const queued = JSON.parse(value) as QueuedJob
+        if (queued.id !== id || typeof queued.deadline !== 'number' || queued.request?.spec == null) throw new Error('malformed')
+        this.c.log.info({ component: 'dispatch', task: id }, 'resuming queued task')
+        this.run({ ...queued, controller: new AbortController(), placed: Promise.resolve([]) })
+      } catch (err) {
+        this.c.log.warn({ component: 'dispatch', task: id, reason: errorMessage(err) }, 'queued task does not decode; kept on disk, ignored')
+      }
+    }
+  }
+
   async stop (): Promise<void> {
     this.controller.abort()
     await Promise.allSettled([...this.jobs.values()].map(async j => j.placed))
@@ -80,13 +101,24 @@ export class Dispatcher {
     const files = await stageFiles(request.spec.files)
     const id = newTaskId()
     const submittedAt = new Date().toISOString()
-    const controller = new AbortController()
-    const job: Job = { id, request, files, submittedAt, controller, placed: Promise.resolve([]) }
+    const job: Job = { id, request, files, submittedAt, deadline: Date.now() + request.waitMs, controller: new AbortController(), placed: Promise.resolve([]) }
+    const queued: QueuedJob = { id, request, files, submittedAt, deadline: job.deadline }
+    // persisted before anything is announced: a crash after this point resumes the task
+    await this.c.queue.put(id, JSON.stringify(queued))
     await this.c.publish(this.dispatcherRecord(job, id, 'queued', null))
-    job.placed = this.place(job)
-    job.placed.catch(() => {}).finally(() => { setTimeout(() => this.jobs.delete(id), 60_000).unref() })
-    this.jobs.set(id, job)
+    this.run(job)
     return id
+  }
+
+  private run (job: Job): void {
+    job.placed = this.place(job)
+    // leaves the queue once placed, refused or cancelled; a daemon stopping keeps it for next start
+    job.placed.then(
+      async () => this.c.queue.del(job.id),
+      async () => { if (!this.controller.signal.aborted) await this.c.queue.del(job.id) }
+    ).catch((err: unknown) => { this.c.log.warn({ component: 'dispatch', task: job.id, err }, 'queue update failed') })
+      .finally(() => { setTimeout(() => this.jobs.delete(job.id), 60_000).unref() })
+    this.jobs.set(job.id, job)
   }
 
   /** Cancels a task still waiting for a runner; false when this node holds no such queued task. */
@@ -101,8 +133,8 @@ export class Dispatcher {
   }
 
   private async place (job: Job): Promise<Placement[]> {
-    const { spec, target, all, waitMs } = job.request
-    const deadline = Date.now() + waitMs
+    const { spec, target, all } = job.request
+    const { deadline } = job
     const signal = AbortSignal.any([this.controller.signal, job.controller.signal])
     let lastReasons = 'no peer known'
     while (!signal.aborted) {
@@ -126,7 +158,8 @@ export class Dispatcher {
       if (Date.now() >= deadline) break
       await sleep(RETRY_EVERY_MS, undefined, { signal }).catch(() => {})
     }
-    if (job.controller.signal.aborted) throw job.controller.signal.reason
+    if (job.controller.signal.aborted) throw abortReason(job.controller.signal)
+    if (this.controller.signal.aborted) throw new MeshError('the dispatcher is stopping; the task stays queued for its next start')
     const reason = `no peer can take the task: ${lastReasons || 'none matched'}`
     await this.c.publish({ ...this.dispatcherRecord(job, job.id, 'rejected', null), error: reason.slice(0, 2000), finishedAt: new Date().toISOString() })
     throw new MeshError(reason, 3)
