@@ -322,12 +322,13 @@ export class Daemon {
     const { executor, skipped } = await selectExecutor(prefs, { log })
     for (const s of skipped) log.warn({ component: 'daemon', executor: s.name, reason: s.reason }, 'executor unavailable')
     this.executors = { using: executor.name, unavailable: skipped }
-    // probe the others too, so `mesh id` can say what this host could offer
-    for (const name of ['process', 'systemd', 'container'] as const) {
-      if (name === executor.name || skipped.some(s => s.name === name)) continue
+    // probe the others in the background (`docker info` can take seconds), so `mesh id` can say
+    // what this host could offer without delaying start
+    const others = (['process', 'systemd', 'container'] as const).filter(n => n !== executor.name && !skipped.some(s => s.name === n))
+    void Promise.all(others.map(async name => {
       const a = await createExecutor(name, { log }).available()
       if (!a.ok) this.executors.unavailable.push({ name, reason: a.reason })
-    }
+    })).catch(() => {})
     return executor
   }
 

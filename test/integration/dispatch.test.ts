@@ -146,6 +146,18 @@ describe('dispatch across three daemons', () => {
     assert.ok(listed.some(t => t.id === id))
   })
 
+  it('mesh logs -f follows a running task from another node until it ends', async () => {
+    const d = await a.cli(['push', '--detach', '--tag', 'regression', '--', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.4; done'])
+    const id = d.stdout.trim()
+    await waitFor('c knows the runner', async () => {
+      const s = await c.cli(['status', '--json', id])
+      return s.code === 0 && (JSON.parse(s.stdout) as TaskRecord).runner != null
+    })
+    const f = await c.cli(['logs', '-f', id])
+    assert.equal(f.code, 0, f.stderr)
+    assert.equal(f.stdout, 'line 1\nline 2\nline 3\n')
+  })
+
   it('stages files into the work dir and does not resend a file the runner already holds', async () => {
     const payload = join(dir, 'payload.txt')
     await writeFile(payload, 'x'.repeat(200_000) + '\nend\n')
