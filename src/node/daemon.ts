@@ -12,6 +12,7 @@ import { results as resultsTopic } from '../protocols/results/index.js'
 import { tags as tagAdverts } from '../protocols/tags/index.js'
 import { controlHandlers } from './api.js'
 import { Dispatcher } from './dispatch/index.js'
+import { openMembership, unsignedAuth } from './membership/index.js'
 import { Runner } from './runner/index.js'
 import { TaskRecords, levelRecordDb } from './store/task-records.js'
 import { buildAdvert, emptyUsage } from './advert.js'
@@ -41,6 +42,7 @@ import type { Logs } from '../protocols/logs/index.js'
 import type { Push } from '../protocols/push/index.js'
 import type { Results, TaskRecord } from '../protocols/results/index.js'
 import type { LogChunk } from './runner/log-reader.js'
+import type { Membership } from './membership/index.js'
 import type { Tags } from '../protocols/tags/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Executor } from '../exec/index.js'
@@ -80,6 +82,7 @@ export class Daemon {
   private connector?: Connector
   private control?: ControlServer
   private parts?: TaskParts
+  private membership: Membership = openMembership(unsignedAuth())
   private readonly usage = emptyUsage()
   private executors: NodeInfo['executors'] = { using: 'process', unavailable: [] }
   private swarmKey = false
@@ -286,7 +289,7 @@ export class Daemon {
       capacityChanged: () => { void this.beat?.publishNow() },
       log
     })
-    const push = pushProtocol({ handler: runner })({ node, log })
+    const push = pushProtocol({ handler: runner, auth: this.membership.auth })({ node, log })
     const logs = logsProtocol({ provider: (id, follow, signal) => runner.logs(id, follow, signal) })({ node, log })
     const dispatcher = new Dispatcher({
       peerId: self,
@@ -295,6 +298,7 @@ export class Daemon {
       self: () => runner.candidate(),
       push,
       local: runner,
+      auth: this.membership.auth,
       logs,
       localLogs: (id, follow, signal) => runner.logs(id, follow, signal),
       records,

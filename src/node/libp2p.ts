@@ -37,6 +37,8 @@ export interface MeshLibp2pInit {
   /** Swarm key file bytes; without it the transport is open to anyone who can reach the port. */
   swarmKey?: Uint8Array
   mdns: boolean
+  /** peers refused at the transport (revoked certificates) */
+  denied?: (peer: string) => boolean
 }
 
 /**
@@ -68,6 +70,11 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
       dialTimeout: DIAL_TIMEOUT_MS
     },
     peerDiscovery,
+    connectionGater: {
+      denyDialPeer: async (peer) => init.denied?.(peer.toString()) ?? false,
+      denyInboundEncryptedConnection: async (peer) => init.denied?.(peer.toString()) ?? false,
+      denyOutboundEncryptedConnection: async (peer) => init.denied?.(peer.toString()) ?? false
+    },
     services: {
       identify: identify({ protocolPrefix: PROTOCOL_PREFIX }),
       ping: ping({ protocolPrefix: PROTOCOL_PREFIX }),

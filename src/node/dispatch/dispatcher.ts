@@ -9,7 +9,7 @@ import { fileSource, stageFiles } from './files.js'
 import { newTaskId } from './ids.js'
 import type { StagedFile } from './files.js'
 import type { Logs } from '../../protocols/logs/index.js'
-import type { OfferHandler, Push, TaskOffer } from '../../protocols/push/index.js'
+import type { OfferAuth, OfferHandler, Push, TaskOffer } from '../../protocols/push/index.js'
 import type { TaskRecord } from '../../protocols/results/index.js'
 import type { Logger } from '../logger.js'
 import type { PeerTableApi } from '../peer-table/index.js'
@@ -41,6 +41,7 @@ export interface DispatcherComponents {
   self: () => Candidate
   push: Push
   local: OfferHandler
+  auth: OfferAuth
   logs: Logs
   localLogs: (taskId: string, follow: boolean, signal: AbortSignal) => AsyncIterable<LogChunk> | undefined
   records: TaskRecords
@@ -183,7 +184,7 @@ export class Dispatcher {
     const offer = this.offer(job, id, choice)
     const source = fileSource(job.files)
     const reply = choice.peerId === this.c.peerId
-      ? await pushLocal(this.c.local, offer, source, this.c.peerId)
+      ? await pushLocal(this.c.local, this.c.auth, offer, source, this.c.peerId)
       : await this.c.push.push(peerIdFromString(choice.peerId), offer, source, { signal: job.controller.signal })
     const runnerName = candidates.find(x => x.peerId === choice.peerId)?.name ?? choice.peerId
     if (reply.status === 'accepted') {

@@ -39,6 +39,8 @@ export interface Advert {
   running: number
   /** set in the goodbye heartbeat of a daemon that stops gracefully */
   leaving: boolean
+  /** the node's certificate from the mesh authority (base64), when the mesh has one */
+  cert?: string
 }
 
 const count = { type: 'integer', minimum: 0, maximum: 1_000_000_000 } as const
@@ -82,7 +84,8 @@ const schema: JSONSchemaType<Advert> = {
     },
     numactl: { type: 'boolean' },
     running: count,
-    leaving: { type: 'boolean' }
+    leaving: { type: 'boolean' },
+    cert: { type: 'string', maxLength: 8192, nullable: true }
   }
 }
 

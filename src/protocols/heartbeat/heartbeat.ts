@@ -34,7 +34,7 @@ export class HeartbeatService implements Heartbeat {
         const ahead = payload.sentAt - this.now()
         if (ahead > MAX_CLOCK_SKEW_MS) return `heartbeat from ${payload.peerId} is dated ${ahead} ms in the future`
         if (-ahead > MAX_ADVERT_AGE_MS) return `heartbeat from ${payload.peerId} is ${-ahead} ms old (a replay or a skewed clock)`
-        return null
+        return this.init.authorise?.(payload) ?? null
       },
       onPayload: advert => { this.init.onAdvert(advert) }
     })

@@ -36,6 +36,9 @@ export interface HeartbeatInit {
   advert: () => AdvertBody
   /** called with each valid advert from another node */
   onAdvert: (advert: Advert) => void
+  /** membership check (certificates); returns why the advert is refused, or null. Refused
+   * adverts are not relayed. */
+  authorise?: (advert: Advert) => string | null
   /** for tests: the clock */
   now?: () => number
 }

@@ -38,8 +38,18 @@ export interface PushComponents {
   log: Logger
 }
 
+/**
+ * Who may hand tasks to whom. The dispatcher signs every offer body; the runner verifies before it
+ * parses the body (signature, expiry, replay, the dispatcher's role). Returns why it refuses.
+ */
+export interface OfferAuth {
+  sign: (body: Uint8Array, offer: TaskOffer) => Promise<{ auth: string, cert: string | null }>
+  verify: (body: Uint8Array, frame: { auth: string, cert: string | null }, from: string) => Promise<string | null>
+}
+
 export interface PushInit {
   handler: OfferHandler
+  auth: OfferAuth
   timeoutMs?: number
 }
 
@@ -58,7 +68,11 @@ export function push (init: PushInit): (components: PushComponents) => Push {
 export type PushOutcome = FinalReply & { sentFiles: number }
 
 /** Runs an offer against a local handler (a node dispatching to itself cannot dial itself). */
-export async function pushLocal (handler: OfferHandler, offer: TaskOffer, files: FileSource, self: string): Promise<PushOutcome> {
+export async function pushLocal (handler: OfferHandler, auth: OfferAuth, offer: TaskOffer, files: FileSource, self: string): Promise<PushOutcome> {
+  // the same checks as over the wire: a node without the dispatch role may not run tasks on itself either
+  const body = new TextEncoder().encode(JSON.stringify(offer))
+  const refused = await auth.verify(body, await auth.sign(body, offer), self)
+  if (refused != null) return { status: 'rejected', reason: refused, sentFiles: 0 }
   const session = await handler.open(offer, self)
   if (session.reply.status === 'rejected') return { ...session.reply, sentFiles: 0 }
   try {

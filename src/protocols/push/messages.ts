@@ -29,6 +29,23 @@ export interface TaskOffer {
   files: OfferedFile[]
 }
 
+/**
+ * The frame that carries an offer: the body as the exact bytes the dispatcher signed, the signed
+ * task envelope over them, and the dispatcher's certificate (authority mode).
+ */
+export interface OfferFrame {
+  body: string
+  auth: string
+  cert: string | null
+}
+
+export function isOfferFrame (v: unknown): v is OfferFrame {
+  const f = v as OfferFrame | null
+  return typeof f === 'object' && f !== null && Object.keys(f).length === 3 &&
+    typeof f.body === 'string' && typeof f.auth === 'string' && f.auth.length <= 16_384 &&
+    (f.cert === null || (typeof f.cert === 'string' && f.cert.length <= 16_384))
+}
+
 export type OfferReply =
   | { status: 'rejected', reason: string }
   | { status: 'reserved', numaNode: number | null, missing: string[] }

@@ -2,9 +2,9 @@ import { anySignal } from 'any-signal'
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
 import { CHUNK_TIMEOUT_MS, FILE_CHUNK_BYTES, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, PUSH_PROTOCOL, PUSH_TIMEOUT_MS } from './constants.js'
-import { createValidators } from './messages.js'
+import { createValidators, isOfferFrame } from './messages.js'
 import type { TaskOffer, Validators } from './messages.js'
-import type { FileSource, Push, PushComponents, PushInit, PushOutcome } from './index.js'
+import type { FileSource, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
 import type { Frames } from '../frames.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
@@ -39,7 +39,9 @@ export class PushService implements Push {
     try {
       stream = await this.components.node.dialProtocol(peer, PUSH_PROTOCOL, { signal })
       const f = frames(stream, MAX_OFFER_BYTES)
-      await f.writeJson(offer, { signal })
+      const body = new TextEncoder().encode(JSON.stringify(offer))
+      const { auth, cert } = await this.init.auth.sign(body, offer)
+      await f.writeJson({ body: new TextDecoder().decode(body), auth, cert }, { signal })
       const reply = await f.readJson(this.validators.offerReply, 'offer reply', { signal })
       if (reply.status === 'rejected') return { ...reply, sentFiles: 0 }
       for (const sha of reply.missing) {
@@ -64,15 +66,21 @@ export class PushService implements Push {
     const f = frames(stream, Math.max(MAX_OFFER_BYTES, FILE_CHUNK_BYTES))
     let session: Awaited<ReturnType<PushInit['handler']['open']>> | undefined
     try {
-      const offer = await f.readJson(this.validators.offer, 'task offer', { signal: AbortSignal.timeout(this.timeoutMs) })
-      session = await this.init.handler.open(offer, from)
+      const frame = await f.readJson(isOfferFrame, 'task offer', { signal: AbortSignal.timeout(this.timeoutMs) })
+      const body = new TextEncoder().encode(frame.body)
+      // authenticity before content: nothing of an unverified body is parsed or acted on
+      const refused = await this.init.auth.verify(body, frame, from)
+      const offer = refused == null ? parseOffer(frame.body, this.validators) : undefined
+      session = offer != null
+        ? await this.init.handler.open(offer, from)
+        : rejectedSession(refused ?? 'task offer does not match its schema')
       await f.writeJson(session.reply, { signal: AbortSignal.timeout(this.timeoutMs) })
       if (session.reply.status === 'rejected') {
         await stream.close()
         return
       }
       for (const sha of session.reply.missing) {
-        const file = offer.files.find(x => x.sha256 === sha)
+        const file = offer?.files.find(x => x.sha256 === sha)
         if (file == null) throw new Error('asked for a file not in the offer')
         await session.receive(sha, file.size, receiveFile(f, file.size))
       }
@@ -105,5 +113,23 @@ async function * receiveFile (f: Frames, size: number): AsyncGenerator<Uint8Arra
     if (chunk.byteLength === 0) throw new Error('empty file frame')
     received += chunk.byteLength
     yield chunk
+  }
+}
+
+function parseOffer (text: string, validators: Validators): TaskOffer | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return validators.offer(value) ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function rejectedSession (reason: string): OfferSession {
+  return {
+    reply: { status: 'rejected', reason },
+    receive: async () => { throw new Error(reason) },
+    commit: async () => ({ status: 'rejected', reason }),
+    abort: () => {}
   }
 }

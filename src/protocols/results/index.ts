@@ -29,6 +29,8 @@ export function authorise (record: TaskRecord, signer: string): string | null {
 
 export interface ResultsInit {
   onRecord: (record: TaskRecord) => void
+  /** membership check of the signer; returns why it is refused, or null */
+  authorise?: (signer: string) => string | null
 }
 
 export interface Results {
@@ -44,7 +46,10 @@ export function results (init: ResultsInit): (components: SignedTopicComponents)
       topic: RESULTS_TOPIC,
       kind: { domain: RESULTS_DOMAIN, payloadType: RESULTS_PAYLOAD_TYPE, maxBytes: MAX_RESULT_BYTES },
       component: 'results',
-      check: (payload: unknown, signer: PeerId) => validate(payload) ? authorise(payload, signer.toString()) : validate.lastError(),
+      check: (payload: unknown, signer: PeerId) => {
+        if (!validate(payload)) return validate.lastError()
+        return authorise(payload, signer.toString()) ?? init.authorise?.(signer.toString()) ?? null
+      },
       onPayload: record => { init.onRecord(record) }
     })
   }
