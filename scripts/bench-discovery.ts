@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -209,6 +209,10 @@ interface SizeResult {
   reps: Rep[]
   meshUpMs: number
   observer: string
+  /** CPU of the mesh members (all together) while the runs went on, % of one core */
+  membersCpuPct: number
+  /** 1-minute load average at the end of the runs */
+  loadAvg: number
 }
 
 async function discovery (ctx: Ctx, size: number, reps: number, findTimeoutMs: number): Promise<SizeResult> {
@@ -223,13 +227,26 @@ async function discovery (ctx: Ctx, size: number, reps: number, findTimeoutMs: n
     // the observer is never the node the newcomer dials: the news has to travel
     const observer = m.nodes[m.nodes.length - 1] as ForegroundDaemon
     const out: Rep[] = []
+    // how busy the machine is with the members alone: on 2 cores a big mesh can saturate it
+    const hz = clockTicksPerSecond()
+    const t0 = performance.now()
+    const before = m.nodes.map(d => cpuTicks(d.pid))
     for (let rep = 1; rep <= reps; rep++) {
       const r = await discoveryRep(ctx, m, { size, rep, first, observer, findTimeoutMs })
       out.push(r)
       console.log(`  rep ${rep}/${reps}: spawn→ready ${fmtS(r.spawnToReady)}, ready→found ${Number.isFinite(r.readyToFound) ? fmtS(r.readyToFound) : `NOT FOUND (${r.error ?? ''})`}, via ${r.sources || '-'}, ${r.polls} polls`)
       await sleep(1_000)
     }
-    return { size, reps: out, meshUpMs, observer: observer.info.id }
+    const ticks = m.nodes.reduce((sum, d, i) => sum + cpuTicks(d.pid) - (before[i] ?? 0), 0)
+    const membersCpuPct = ticks / hz / ((performance.now() - t0) / 1000) * 100
+    const loadAvg = loadavg()[0] ?? NaN
+    console.log(`  the ${m.nodes.length} members used ${fmtNum(membersCpuPct, 0)} % of one core (machine: ${availableParallelism() * 100} %), load average ${fmtNum(loadAvg)}`)
+    const saturated = membersCpuPct > availableParallelism() * 100 * 0.6
+    const slow = out.filter(r => !Number.isFinite(r.readyToFound) || r.spawnToReady + r.readyToFound > SLOW_MS).length
+    if (slow > 0 && saturated) {
+      ctx.anomalies.push(`size ${size}: ${slow} of ${reps} runs slower than ${SLOW_MS / 1000} s while the ${m.nodes.length} idle members alone used ${fmtNum(membersCpuPct, 0)} % of one core out of ${availableParallelism() * 100} % (load average ${fmtNum(loadAvg)}): the machine is CPU-bound, so start-up, gossip and DHT queries all queue for CPU`)
+    }
+    return { size, reps: out, meshUpMs, observer: observer.info.id, membersCpuPct, loadAvg }
   } finally {
     await m.stopAll()
   }
@@ -416,7 +433,8 @@ function renderDiscovery (results: SizeResult[], findTimeoutMs: number): string 
       fmtS(rf.median), fmtS(rf.p95), fmtS(rf.min), fmtS(rf.max),
       fmtNum(median(found.map(r => r.polls)), 0),
       fmtMs(median(s.reps.flatMap(r => r.pollMs))),
-      countBy(found.map(r => r.sources)) || '-'
+      countBy(found.map(r => r.sources)) || '-',
+      `${fmtNum(s.membersCpuPct, 0)} % / ${fmtNum(s.loadAvg)}`
     ])
     raw.push(`- ${s.size} nodes (mesh of ${s.size - 1} up in ${fmtS(s.meshUpMs)}): ` + s.reps.map(r =>
       `${fmtS(r.spawnToReady)} + ${Number.isFinite(r.readyToFound) ? fmtS(r.readyToFound) : 'not found'} [${r.sources || '-'}, ${r.state || '-'}]`).join('; '))
@@ -437,7 +455,10 @@ ${mdTable(['mesh size', 'found / runs', 'median', 'p95', 'min', 'max'], rows1)}
 The two parts, and how the observer knew (\`sources\` of its row: heartbeat = the peer table, from
 gossip; dht = a provider record found by the query \`--tag\` makes):
 
-${mdTable(['mesh size', 'spawn → ready median (min–max)', 'ready → found median', 'p95', 'min', 'max', 'polls (median)', 'one poll (median)', 'found via'], rows2)}
+${mdTable(['mesh size', 'spawn → ready median (min–max)', 'ready → found median', 'p95', 'min', 'max', 'polls (median)', 'one poll (median)', 'found via', 'members\' CPU / load'], rows2)}
+
+*members' CPU*: all members of the mesh together during the runs, in % of one core (this machine
+has ${availableParallelism() * 100} %); *load*: 1-minute load average at the end of the runs.
 
 <details><summary>every run: spawn→ready + ready→found [sources, state]</summary>
 

@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { isMeshError } from '../errors.js'
+import { registerCa } from './commands/ca.js'
 import { registerCancel } from './commands/cancel.js'
 import { registerId } from './commands/id.js'
 import { registerInit } from './commands/init.js'
@@ -26,7 +27,7 @@ export function createProgram (ctx: CliContext): Command {
     .configureOutput({ writeOut: s => { ctx.io.out(s) }, writeErr: s => { ctx.io.err(s) } })
     .showHelpAfterError('(run with --help for usage)')
     .version(meshVersion(), '-V, --version')
-  for (const register of [registerInit, registerStart, registerStop, registerId, registerPeers, registerPush, registerStatus, registerLogs, registerCancel, registerTasks, registerSwarmKey]) {
+  for (const register of [registerInit, registerStart, registerStop, registerId, registerPeers, registerPush, registerStatus, registerLogs, registerCancel, registerTasks, registerSwarmKey, registerCa]) {
     register(program, ctx)
   }
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: s => { ctx.io.out(s) }, writeErr: s => { ctx.io.err(s) } })

@@ -84,6 +84,11 @@ export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
       yield * d.logs(id, follow, ctx.signal)
     },
     cancel: async (params) => d.cancel(taskId(params)),
+    revocations: async (params) => {
+      const list = obj(params).list
+      if (typeof list !== 'string' || list.length > 2_000_000) throw new MeshError('bad revocations request', 2)
+      return d.adoptRevocations(Buffer.from(list, 'base64'))
+    },
     wait: async (params, ctx) => {
       const id = taskId(params)
       const rec: TaskRecord | undefined = await d.tasks().records.get(id)

@@ -9,6 +9,7 @@ import { Ajv } from 'ajv'
 import type { ErrorObject } from 'ajv'
 import { InvalidFileError, MeshError } from '../errors.js'
 import { errnoCode, fsProblem, writeFileAtomic } from './home.js'
+import { closest, parseJsonText } from './json.js'
 import { bootstrapAddrProblem, listenAddrProblem, nameProblem, tagProblem } from './parse.js'
 
 export interface MeshConfig {
@@ -81,7 +82,11 @@ export async function loadConfig (path: string): Promise<MeshConfig> {
     if (errnoCode(err) === 'ENOENT') return defaultConfig()
     throw new MeshError(`cannot read config ${path}: ${fsProblem(err)}`, 1, { cause: err })
   }
-  return validateConfig(parseJson(text.replace(/^\uFEFF/, ''), path), path)
+  const value = parseJsonText(text.replace(/^\uFEFF/, ''), (problem, cause) => new InvalidFileError(path, problem, 1, { cause }), {
+    showChar: quote,
+    trustEnginePosition: true
+  })
+  return validateConfig(value, path)
 }
 
 export async function saveConfig (path: string, config: MeshConfig): Promise<void> {
@@ -163,137 +168,8 @@ function problem (err: ErrorObject): string {
   }
 }
 
-/** A known field within edit distance 2 of a typo, if any. */
-function closest (name: string, known: string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const k of known) {
-    const d = distance(name.toLowerCase(), k.toLowerCase())
-    if (d < bestDistance) { best = k; bestDistance = d }
-  }
-  return best
-}
-
-function distance (a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost))
-    }
-    prev = row
-  }
-  return prev[b.length] ?? 0
-}
-
-/** JSON.parse with the error turned into one line: "at line L column C: what". */
-function parseJson (text: string, path: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    const fail = (problem: string): InvalidFileError => new InvalidFileError(path, `not valid JSON${problem}`, 1, { cause: err })
-    if (text.trim() === '') throw fail(' (the file is empty)')
-    const message = err instanceof Error ? err.message : String(err)
-    const m = /^(.*?)(?: in JSON)? at position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(message)
-    if (m != null) {
-      const [, what = message, pos = '0', line, column] = m
-      const where = line != null && column != null ? { line, column } : lineColumn(text, Number(pos))
-      throw fail(` at line ${where.line} column ${where.column}: ${lowerFirst(what)}`)
-    }
-    // V8 says "Unexpected token …" with a (multi-line) excerpt but no position: find it ourselves
-    const offset = jsonErrorOffset(text)
-    if (offset === -1 || offset >= text.length) {
-      const end = lineColumn(text, text.trimEnd().length)
-      throw fail(`: it ends early, at line ${end.line} column ${end.column} (truncated?)`)
-    }
-    const where = lineColumn(text, offset)
-    throw fail(` at line ${where.line} column ${where.column}: unexpected ${quote(text.charAt(offset))}`)
-  }
-}
-
-/** Offset of the first JSON syntax error, text.length when the text ends early, -1 when valid. */
-function jsonErrorOffset (text: string): number {
-  let i = 0
-  const c = (): string => text.charAt(i)
-  const skip = (): void => { while (/^[ \t\n\r]$/.test(c())) i++ }
-  const word = (w: string): boolean => {
-    for (const ch of w) { if (c() !== ch) return false; i++ }
-    return true
-  }
-  const string = (): boolean => {
-    i++
-    for (let ch = c(); ch !== '"'; ch = c()) {
-      if (ch === '' || ch < ' ') return false
-      i++
-      if (ch !== '\\') continue
-      if (c() === 'u') {
-        i++
-        for (let k = 0; k < 4; k++, i++) if (!/^[0-9a-fA-F]$/.test(c())) return false
-      } else if (c() !== '' && '"\\/bfnrt'.includes(c())) {
-        i++
-      } else {
-        return false
-      }
-    }
-    i++
-    return true
-  }
-  const number = (): boolean => {
-    const re = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-    re.lastIndex = i
-    if (!re.test(text)) return false
-    i = re.lastIndex
-    return true
-  }
-  const list = (close: string, item: () => boolean): boolean => {
-    i++
-    skip()
-    if (c() === close) { i++; return true }
-    for (;;) {
-      if (!item()) return false
-      skip()
-      if (c() === close) { i++; return true }
-      if (c() !== ',') return false
-      i++
-    }
-  }
-  const member = (): boolean => {
-    skip()
-    if (c() !== '"' || !string()) return false
-    skip()
-    if (c() !== ':') return false
-    i++
-    return value()
-  }
-  const value = (): boolean => {
-    skip()
-    const ch = c()
-    if (ch === '{') return list('}', member)
-    if (ch === '[') return list(']', value)
-    if (ch === '"') return string()
-    if (ch === 't') return word('true')
-    if (ch === 'f') return word('false')
-    if (ch === 'n') return word('null')
-    if (ch === '-' || (ch >= '0' && ch <= '9')) return number()
-    return false
-  }
-  if (!value()) return i
-  skip()
-  return i < text.length ? i : -1
-}
-
-function lineColumn (text: string, pos: number): { line: number, column: number } {
-  const before = text.slice(0, pos).split('\n')
-  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 }
-}
-
 /** A user's value in a message: quoted, one line, control characters visible, not too long. */
 function quote (value: string): string {
   const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value
   return /[\u0000-\u001f\u007f']/.test(shown) ? JSON.stringify(shown) : `'${shown}'`
-}
-
-function lowerFirst (s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1)
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { Level } from 'level'
 import { MeshError, errorCode, errorMessage } from '../errors.js'
 import { FINAL_STATES } from '../protocols/results/index.js'
@@ -12,7 +12,11 @@ import { results as resultsTopic } from '../protocols/results/index.js'
 import { tags as tagAdverts } from '../protocols/tags/index.js'
 import { controlHandlers } from './api.js'
 import { Dispatcher } from './dispatch/index.js'
+import { AuthorityMembership } from './membership/authority.js'
+import { installAuthority, installCertificate, loadTrust, saveRevocations } from './membership/files.js'
 import { openMembership, unsignedAuth } from './membership/index.js'
+import { offerAuth } from './membership/offer-auth.js'
+import { revocations as revocationsTopic } from '../protocols/revocations/index.js'
 import { Runner } from './runner/index.js'
 import { TaskRecords, levelRecordDb } from './store/task-records.js'
 import { buildAdvert, emptyUsage } from './advert.js'
@@ -43,6 +47,8 @@ import type { Push } from '../protocols/push/index.js'
 import type { Results, TaskRecord } from '../protocols/results/index.js'
 import type { LogChunk } from './runner/log-reader.js'
 import type { Membership } from './membership/index.js'
+import type { TrustState } from './membership/files.js'
+import type { Revocations } from '../protocols/revocations/index.js'
 import type { Tags } from '../protocols/tags/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Executor } from '../exec/index.js'
@@ -56,6 +62,9 @@ export interface DaemonOptions {
   bootstrap?: string[]
   swarmKeyFile?: string
   mdns?: boolean
+  /** authority certificates and this node's certificate to copy into the home (`--authority`, `--cert`) */
+  authorities?: string[]
+  cert?: string
   /** root of /sys and /proc to read capabilities from (tests pretend to be a 2-NUMA machine) */
   sysfsRoot?: string
   /** called once the daemon asked to stop itself (through `mesh stop`) has stopped */
@@ -83,6 +92,10 @@ export class Daemon {
   private control?: ControlServer
   private parts?: TaskParts
   private membership: Membership = openMembership(unsignedAuth())
+  private trust: TrustState = { authorities: [] }
+  private authority?: AuthorityMembership
+  private revocationTopic?: Revocations
+  private revocationTimer?: ReturnType<typeof setInterval>
   private readonly usage = emptyUsage()
   private executors: NodeInfo['executors'] = { using: 'process', unavailable: [] }
   private swarmKey = false
@@ -120,6 +133,14 @@ export class Daemon {
     }
     const swarmKey = await readSwarmKey(paths.swarmKey)
     this.swarmKey = swarmKey != null
+    const self = peerIdFromPrivateKey(privateKey).toString()
+    this.trust = await loadTrust(paths.root, self)
+    if (this.trust.own != null) {
+      // with an authority, a node's tags are those of its certificate
+      const certTags = this.trust.own.cert.tags
+      if (this.config.tags.some(t => !certTags.includes(t))) log.warn({ component: 'daemon', configured: this.config.tags, certificate: certTags }, 'tags come from the certificate; configured tags outside it are ignored')
+      this.config.tags = certTags
+    }
     this.caps = await readCapabilities({ reader: createSystemReader(opts.sysfsRoot ?? '/') })
 
     // the level lock is what keeps two daemons off one home
@@ -138,8 +159,10 @@ export class Daemon {
     await this.table.start()
     if (this.table.corrupt > 0) log.warn({ component: 'daemon', count: this.table.corrupt }, 'some stored peer records do not decode')
 
+    const membership = this.membership = this.createMembership(self, privateKey)
     const node = this.node = await createMeshLibp2p({
       privateKey,
+      denied: id => membership.denied(id),
       listen: this.config.listen,
       bootstrap: this.config.bootstrap,
       mdns: this.config.mdns,
@@ -154,6 +177,8 @@ export class Daemon {
     const table = this.table
     this.beat = heartbeat({
       intervalMs: this.config.heartbeatIntervalMs,
+      authorise: advert => membership.admit(advert),
+      ...(membership.cert != null ? { cert: membership.cert } : {}),
       advert: () => this.advertBody(),
       onAdvert: advert => { table.observe(advert) }
     })({ peerId: node.peerId, privateKey, pubsub: node.services.pubsub, log })
@@ -163,6 +188,7 @@ export class Daemon {
     await this.tagAdverts.start()
 
     await this.startTasks(node, privateKey)
+    this.startRevocations(node, privateKey)
 
     this.connector = new Connector(node, log, {
       bootstrap: this.config.bootstrap,
@@ -175,6 +201,81 @@ export class Daemon {
 
     log.info({ component: 'daemon', peer: node.peerId.toString(), addresses: this.addresses(), tags: this.config.tags, swarmKey: swarmKey != null }, 'mesh daemon started')
     if (swarmKey == null) log.warn({ component: 'daemon' }, 'no swarm key: any host that reaches the listen port can join this mesh')
+    if (membership.mode === 'open') log.warn({ component: 'daemon' }, 'open lab mode: no mesh authority configured, every swarm member is trusted for everything')
+  }
+
+  /**
+   * Open lab mode without an authority; with one, certificates decide who is a member, which tags
+   * count and who may dispatch. Offers are signed and replay-checked in both modes.
+   */
+  private createMembership (self: string, privateKey: PrivateKey): Membership {
+    if (this.db == null || this.paths == null) throw new Error('start order')
+    const seen = levelRecordDb(this.db.sublevel<string, string>('seen-offers', {}))
+    const own = this.trust.own
+    if (own == null) return openMembership(offerAuth({ privateKey, seen }))
+    const home = this.paths.root
+    const name = this.config?.name ?? self
+    const authority = this.authority = new AuthorityMembership({
+      self,
+      authorities: this.trust.authorities,
+      ownCert: own.bytes,
+      ...(this.trust.revocations != null ? { revocations: this.trust.revocations.list } : {}),
+      log: this.log,
+      hangUp: async id => { await this.node?.hangUp(peerIdFromString(id)) },
+      saveRevocations: async bytes => saveRevocations(home, bytes)
+    })
+    const canRun = own.cert.roles.includes('run')
+    return {
+      mode: 'authority',
+      cert: authority.cert,
+      admit: async advert => authority.admit(advert),
+      isMember: id => authority.isMember(id),
+      denied: id => authority.denied(id),
+      auth: offerAuth({
+        privateKey,
+        seen,
+        cert: () => authority.cert,
+        checkDispatcher: async (cert, from) => canRun ? authority.checkDispatcher(cert, from) : `${name} may not run tasks: its certificate lacks the run role`
+      }),
+      start: async () => {},
+      stop: async () => {}
+    }
+  }
+
+  /** A revocation list from the CLI or gossip: verify, adopt if newer, pass it on. */
+  async adoptRevocations (bytes: Uint8Array): Promise<{ version: number, revoked: string[] }> {
+    const authority = this.authority
+    if (authority == null) throw new MeshError('this node has no mesh authority configured; a revocation list means nothing to it')
+    const verdict = await authority.checkRevocations(bytes)
+    if (!verdict.ok) throw new MeshError(`revocation list refused: ${verdict.reason}`)
+    const revoked = await authority.adopt(verdict.list, bytes)
+    this.trust.revocations = { list: verdict.list, bytes }
+    await this.revocationTopic?.publish(bytes)
+    return { version: verdict.list.version, revoked }
+  }
+
+  private startRevocations (node: MeshLibp2p, privateKey: PrivateKey): void {
+    const authority = this.authority
+    if (authority == null) return
+    const log = this.log
+    const topic = this.revocationTopic = revocationsTopic({
+      // only the signature is checked here; whether it is newer is decided on adoption, so a peer
+      // republishing the current version is not punished by gossipsub scoring
+      check: async bytes => {
+        const v = await authority.checkRevocations(bytes)
+        return v.ok || !v.reason.includes('signature') ? null : v.reason
+      },
+      onList: bytes => {
+        void this.adoptRevocations(bytes).catch((err: unknown) => { log.debug({ component: 'revocations', reason: errorMessage(err) }, 'revocation list not adopted') })
+      }
+    })({ privateKey, pubsub: node.services.pubsub, log })
+    topic.start()
+    // nodes that were away missed the last publish; repeat the newest list now and then
+    this.revocationTimer = setInterval(() => {
+      const held = this.trust.revocations
+      if (held != null) void topic.publish(held.bytes)
+    }, 30_000)
+    this.revocationTimer.unref()
   }
 
   /** Loads the node key; creates home, key and config on the very first start. */
@@ -186,6 +287,8 @@ export class Daemon {
     } else if (opts.swarmKeyFile != null) {
       await installSwarmKey(opts.swarmKeyFile, paths.swarmKey)
     }
+    for (const a of opts.authorities ?? []) await installAuthority(paths.root, a)
+    if (opts.cert != null) await installCertificate(paths.root, opts.cert)
     return loadKey(paths.key)
   }
 
@@ -199,6 +302,8 @@ export class Daemon {
       try { await fn() } catch (err) { this.log.warn({ component: 'daemon', err }, `${what} failed during stop`) }
     }
     await step('control socket', async () => this.control?.stop())
+    clearInterval(this.revocationTimer)
+    this.revocationTopic?.stop()
     this.connector?.stop()
     await step('dispatcher', async () => this.parts?.dispatcher.stop())
     await step('runner', async () => this.parts?.runner.stop())
@@ -237,7 +342,11 @@ export class Daemon {
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       swarmKey: this.swarmKey,
-      trust: 'open',
+      trust: this.membership.mode,
+      certificate: this.trust.own == null
+        ? null
+        : { name: this.trust.own.cert.name, roles: this.trust.own.cert.roles, tags: this.trust.own.cert.tags, notAfter: this.trust.own.cert.notAfter, issuer: this.trust.own.cert.issuer },
+      revocationVersion: this.trust.revocations?.list.version ?? 0,
       executors: this.executors,
       connections: this.node.getConnections().length,
       knownPeers: peers.length,
@@ -269,7 +378,8 @@ export class Daemon {
     const self = node.peerId.toString()
     const records = new TaskRecords(levelRecordDb(this.db.sublevel<string, string>('records', {})), log)
     await records.load()
-    const results = resultsTopic({ onRecord: record => { void records.put(record) } })({ privateKey, pubsub: node.services.pubsub, log })
+    const membership = this.membership
+    const results = resultsTopic({ onRecord: record => { void records.put(record) }, authorise: signer => membership.isMember(signer) })({ privateKey, pubsub: node.services.pubsub, log })
     results.start()
     const publish = async (record: TaskRecord): Promise<void> => {
       await records.put(record)
@@ -289,7 +399,7 @@ export class Daemon {
       capacityChanged: () => { void this.beat?.publishNow() },
       log
     })
-    const push = pushProtocol({ handler: runner, auth: this.membership.auth })({ node, log })
+    const push = pushProtocol({ handler: runner, auth: membership.auth })({ node, log })
     const logs = logsProtocol({ provider: (id, follow, signal) => runner.logs(id, follow, signal) })({ node, log })
     const dispatcher = new Dispatcher({
       peerId: self,
@@ -298,7 +408,7 @@ export class Daemon {
       self: () => runner.candidate(),
       push,
       local: runner,
-      auth: this.membership.auth,
+      auth: membership.auth,
       logs,
       localLogs: (id, follow, signal) => runner.logs(id, follow, signal),
       records,

@@ -33,8 +33,11 @@ export interface NodeInfo extends PeerEntry {
   pid: number
   startedAt: string
   swarmKey: boolean
-  /** 'open': no mesh authority configured, every swarm member is trusted (see the trust issue) */
-  trust: 'open'
+  /** 'open': no mesh authority configured, every swarm member is trusted for everything */
+  trust: 'open' | 'authority'
+  /** this node's certificate, in authority mode */
+  certificate: { name: string, roles: string[], tags: string[], notAfter: string, issuer: string } | null
+  revocationVersion: number
   /** the executor running tasks here, and why the others cannot */
   executors: { using: string, unavailable: Array<{ name: string, reason: string }> }
   connections: number

@@ -20,7 +20,7 @@ export interface SignedTopicInit<T> {
   /** name used in log lines */
   component: string
   /** schema and authorisation check; returns why the payload is refused, or null to accept */
-  check: (payload: unknown, signer: PeerId) => string | null
+  check: (payload: unknown, signer: PeerId) => string | null | Promise<string | null>
   /** called once per valid message from another node */
   onPayload: (payload: T, signer: PeerId) => void
 }
@@ -79,7 +79,7 @@ export class SignedTopic<T> {
       if (!signer.equals(msg.from)) {
         throw new Error(`message from ${msg.from.toString()} is signed by ${signer.toString()}`)
       }
-      const refused = this.init.check(payload, signer)
+      const refused = await this.init.check(payload, signer)
       if (refused != null) throw new Error(refused)
       this.accepted.set(msg, { payload: payload as T, signer })
       return TopicValidatorResult.Accept

@@ -138,6 +138,8 @@ describe('cli format', () => {
       swarmKey: true,
       trust: 'open',
       executors: { using: 'process', unavailable: [{ name: 'systemd', reason: 'not the init system' }] },
+      certificate: null,
+      revocationVersion: 0,
       connections: 3,
       knownPeers: 5,
       onlinePeers: 4

@@ -14,7 +14,9 @@ export function formatId (i: NodeInfo): string {
     ['gpus', i.gpus.length === 0 ? 'none' : i.gpus.map(g => `${g.index}: ${g.name} ${formatMemory(g.memoryMB)}`).join('; ')],
     ['numactl', i.numactl === true ? 'yes' : 'not installed: tasks run without NUMA binding (apt-get install numactl)'],
     ['executor', i.executors.using + i.executors.unavailable.map(u => `\n           ${u.name} unavailable: ${u.reason}`).join('')],
-    ['trust', 'open lab mode: no mesh authority configured, every swarm member is trusted'],
+    ['trust', i.trust === 'open' || i.certificate == null
+      ? 'open lab mode: no mesh authority configured, every swarm member is trusted'
+      : `authority ${i.certificate.issuer}; certificate '${i.certificate.name}' roles ${i.certificate.roles.join(',')} tags ${i.certificate.tags.join(',') || '-'} until ${i.certificate.notAfter}; revocation list v${i.revocationVersion}`],
     ['swarm key', i.swarmKey ? 'yes' : 'none: any host that reaches the port can join'],
     ['peers', `${i.onlinePeers} online, ${i.knownPeers} known, ${i.connections} connections`],
     ['version', i.version ?? '?'],

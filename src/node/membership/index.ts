@@ -12,7 +12,7 @@ export interface Membership {
   /** this node's certificate (base64) for its heartbeats, or undefined in open mode */
   readonly cert: string | undefined
   /** heartbeat check: why the advert is refused, or null; may narrow `advert.tags` to the certificate's */
-  admit: (advert: Advert) => string | null
+  admit: (advert: Advert) => string | null | Promise<string | null>
   /** may this peer's signed records (results) be believed? */
   isMember: (peerId: string) => string | null
   /** peers refused at the transport */

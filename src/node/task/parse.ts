@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, posix, resolve } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { fsProblem } from '../home.js'
+import { parseJsonText } from '../json.js'
 import { nameProblem, tagProblem } from '../parse.js'
 import { InvalidTaskError } from './errors.js'
 import {
@@ -16,6 +17,8 @@ import {
 } from './schema.js'
 import type { TaskValidator } from './schema.js'
 import type { NumaRequest, TaskFile, TaskSpec } from './index.js'
+
+export { syntaxErrorOffset } from '../json.js'
 
 /** How stdin is named in messages when the task comes from `mesh push -`. */
 export const STDIN_NAME = '<stdin>'
@@ -48,7 +51,7 @@ export interface ParseTaskOptions {
 export function parseTaskFile (text: string, path: string, options: ParseTaskOptions = {}): TaskSpec {
   const bytes = Buffer.byteLength(text, 'utf8')
   if (bytes > MAX_TASK_FILE_BYTES) throw new InvalidTaskError(path, `too large (${bytes} bytes; a task file holds at most ${MAX_TASK_FILE_BYTES})`)
-  const value = parseJson(text.replace(/^\uFEFF/, ''), path)
+  const value = parseJsonText(text.replace(/^\uFEFF/, ''), (problem, cause) => new InvalidTaskError(path, problem, undefined, { cause }))
   const bad = (options.validator ?? createTaskValidator())(value)
   if (bad != null) throw new InvalidTaskError(path, bad.problem, bad.field)
   const raw = value as RawTask
@@ -200,114 +203,4 @@ export function defaultName (command: string[] | string): string {
   const program = typeof command === 'string' ? command.trim().split(/\s+/)[0] : command[0]
   const name = basename(program ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 128)
   return name === '' ? 'task' : name
-}
-
-/** JSON.parse with its failure turned into one line: "not valid JSON at line L column C: what". */
-function parseJson (text: string, path: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    const fail = (problem: string): InvalidTaskError => new InvalidTaskError(path, `not valid JSON${problem}`, undefined, { cause: err })
-    if (text.trim() === '') throw fail(' (the file is empty)')
-    const message = err instanceof Error ? err.message : String(err)
-    const m = /^(.*?)(?: in JSON)? at position (\d+)/.exec(message)
-    const offset = m != null ? Number(m[2]) : syntaxErrorOffset(text)
-    if (offset >= text.trimEnd().length) {
-      const end = lineColumn(text, text.trimEnd().length)
-      throw fail(`: it ends early, at line ${end.line} column ${end.column} (truncated?)`)
-    }
-    const where = lineColumn(text, offset)
-    const what = m?.[1] != null ? lowerFirst(m[1]) : `unexpected ${JSON.stringify(text.charAt(offset))}`
-    throw fail(` at line ${where.line} column ${where.column}: ${what}`)
-  }
-}
-
-/**
- * Offset of the first JSON syntax error (text.length when the text ends early). V8 gives no
- * position for some errors ("Unexpected token '}', ... is not valid JSON"), so a small recursive
- * descent scanner finds it.
- */
-export function syntaxErrorOffset (text: string): number {
-  let i = 0
-  const ws = (): void => { while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++ }
-  const literal = (word: string): boolean => {
-    for (const ch of word) { if (text.charAt(i) !== ch) return false; i++ }
-    return true
-  }
-  const str = (): boolean => {
-    i++ // opening quote
-    while (i < text.length) {
-      const ch = text.charAt(i)
-      if (ch === '"') { i++; return true }
-      if (ch < ' ') return false
-      if (ch === '\\') {
-        i++
-        const esc = text.charAt(i)
-        if (esc === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text.charAt(i + k))) { i += k; return false }
-          i += 5
-        } else if (esc !== '' && '"\\/bfnrt'.includes(esc)) {
-          i++
-        } else {
-          return false
-        }
-      } else {
-        i++
-      }
-    }
-    return false
-  }
-  const num = (): boolean => {
-    const re = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y
-    re.lastIndex = i
-    if (!re.test(text)) return false
-    i = re.lastIndex
-    return true
-  }
-  const seq = (close: string, item: () => boolean): boolean => {
-    i++ // opening bracket
-    ws()
-    if (text.charAt(i) === close) { i++; return true }
-    for (;;) {
-      if (!item()) return false
-      ws()
-      const ch = text.charAt(i)
-      if (ch === close) { i++; return true }
-      if (ch !== ',') return false
-      i++
-    }
-  }
-  const pair = (): boolean => {
-    ws()
-    if (text.charAt(i) !== '"' || !str()) return false
-    ws()
-    if (text.charAt(i) !== ':') return false
-    i++
-    return val()
-  }
-  const val = (): boolean => {
-    ws()
-    const ch = text.charAt(i)
-    switch (ch) {
-      case '{': return seq('}', pair)
-      case '[': return seq(']', val)
-      case '"': return str()
-      case 't': return literal('true')
-      case 'f': return literal('false')
-      case 'n': return literal('null')
-      default: return (ch === '-' || (ch >= '0' && ch <= '9')) && num()
-    }
-  }
-  if (!val()) return i
-  ws()
-  return i
-}
-
-function lineColumn (text: string, offset: number): { line: number, column: number } {
-  const lines = text.slice(0, offset).split('\n')
-  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 }
-}
-
-function lowerFirst (s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1)
 }

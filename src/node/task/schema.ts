@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv } from 'ajv'
 import type { ErrorObject } from 'ajv'
+import { closest } from '../json.js'
 
 export const DEFAULT_CORES = 1
 export const DEFAULT_MEMORY_MB = 0
@@ -156,28 +157,4 @@ function problem (err: ErrorObject, generic: string): string {
     case 'enum': return `must be one of ${(params.allowedValues as unknown[]).map(v => JSON.stringify(v)).join(', ')}`
     default: return err.message ?? 'is invalid'
   }
-}
-
-/** A known field within edit distance 2 of a typo, if any. */
-function closest (name: string, known: string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const k of known) {
-    const d = distance(name.toLowerCase(), k.toLowerCase())
-    if (d < bestDistance) { best = k; bestDistance = d }
-  }
-  return best
-}
-
-function distance (a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost))
-    }
-    prev = row
-  }
-  return prev[b.length] ?? 0
 }

@@ -16,6 +16,7 @@ export class HeartbeatService implements Heartbeat {
   private readonly topic: SignedTopic<Advert>
   private timer?: ReturnType<typeof setInterval>
   private lastSeq = 0
+  private readonly cert?: string
   private started = false
 
   constructor (components: HeartbeatComponents, init: HeartbeatInit) {
@@ -28,16 +29,17 @@ export class HeartbeatService implements Heartbeat {
       topic: HEARTBEAT_TOPIC,
       kind: { domain: HEARTBEAT_DOMAIN, payloadType: HEARTBEAT_PAYLOAD_TYPE, maxBytes: MAX_HEARTBEAT_BYTES },
       component: 'heartbeat',
-      check: (payload: unknown, signer: PeerId) => {
+      check: async (payload: unknown, signer: PeerId) => {
         if (!validate(payload)) return validate.lastError()
         if (payload.peerId !== signer.toString()) return `heartbeat signed by ${signer.toString()} claims to be ${payload.peerId}`
         const ahead = payload.sentAt - this.now()
         if (ahead > MAX_CLOCK_SKEW_MS) return `heartbeat from ${payload.peerId} is dated ${ahead} ms in the future`
         if (-ahead > MAX_ADVERT_AGE_MS) return `heartbeat from ${payload.peerId} is ${-ahead} ms old (a replay or a skewed clock)`
-        return this.init.authorise?.(payload) ?? null
+        return await this.init.authorise?.(payload) ?? null
       },
       onPayload: advert => { this.init.onAdvert(advert) }
     })
+    this.cert = init.cert
   }
 
   async start (): Promise<void> {
@@ -78,6 +80,6 @@ export class HeartbeatService implements Heartbeat {
       this.components.log.warn({ component: 'heartbeat', err }, 'cannot build advert; heartbeat skipped')
       return
     }
-    await this.topic.publish({ v: 1, ...body, peerId: this.components.peerId.toString(), seq: this.lastSeq, sentAt, leaving })
+    await this.topic.publish({ v: 1, ...body, peerId: this.components.peerId.toString(), seq: this.lastSeq, sentAt, leaving, ...(this.cert != null ? { cert: this.cert } : {}) })
   }
 }

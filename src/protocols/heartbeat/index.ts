@@ -38,7 +38,9 @@ export interface HeartbeatInit {
   onAdvert: (advert: Advert) => void
   /** membership check (certificates); returns why the advert is refused, or null. Refused
    * adverts are not relayed. */
-  authorise?: (advert: Advert) => string | null
+  authorise?: (advert: Advert) => string | null | Promise<string | null>
+  /** this node's certificate (base64), carried in every advert in authority mode */
+  cert?: string
   /** for tests: the clock */
   now?: () => number
 }

@@ -33,6 +33,7 @@ export interface ResultsInit {
   authorise?: (signer: string) => string | null
 }
 
+
 export interface Results {
   start: () => void
   stop: () => void
