@@ -490,6 +490,7 @@ async function meshRound (m: DispatchMesh, tasks: number, concurrency: number): 
   const before = m.cpuTicks()
   const t0 = performance.now()
   await runPool(tasks, concurrency, async () => {
+    const started = performance.now()
     try {
       const s = await pushOnce(client, params)
       if (s.record.state !== 'succeeded') {
@@ -502,7 +503,7 @@ async function meshRound (m: DispatchMesh, tasks: number, concurrency: number): 
       const who = s.record.runnerName ?? s.record.runner ?? '?'
       round.byRunner.set(who, (round.byRunner.get(who) ?? 0) + 1)
     } catch (err) {
-      round.failures.push((err as Error).message)
+      round.failures.push(`${(err as Error).message} (after ${fmtS(performance.now() - started)})`)
     }
   })
   round.wallMs = performance.now() - t0
@@ -743,12 +744,15 @@ function failureNotes (r: Results): string[] {
   const out: string[] = []
   const list = (what: string, xs: string[]): void => {
     if (xs.length === 0) return
-    const counts = new Map<string, number>()
+    // group by the message with ids and peer ids masked; show each kind once, in full
+    const kinds = new Map<string, { n: number, example: string }>()
     for (const x of xs) {
-      const k = x.replace(/[0-9a-f]{8,}(-\d+)?/g, 'ID').slice(0, 160)
-      counts.set(k, (counts.get(k) ?? 0) + 1)
+      const k = x.replace(/12D3KooW[1-9A-HJ-NP-Za-km-z]+/g, 'PEER').replace(/\b[0-9a-z]{15}(-\d+)?\b/g, 'ID')
+      const kind = kinds.get(k) ?? { n: 0, example: x }
+      kind.n++
+      kinds.set(k, kind)
     }
-    out.push(`${what}: ${xs.length} failed — ${[...counts].map(([k, n]) => `${n} × ${k}`).join('; ')}`)
+    out.push(`${what}: ${xs.length} failed — ${[...kinds.values()].map(k => `${k.n} × ${k.example.slice(0, 600)}`).join('; ')}`)
   }
   if (r.latency != null) list('latency', r.latency.failures)
   if (r.cli != null) for (const s of r.cli.series) list(`cli ${s.cmd.key}`, s.failures)

@@ -3,33 +3,41 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { isMeshError } from '../errors.js'
-import { registerCa } from './commands/ca.js'
-import { registerCancel } from './commands/cancel.js'
-import { registerId } from './commands/id.js'
-import { registerInit } from './commands/init.js'
-import { registerLogs } from './commands/logs.js'
-import { registerPeers } from './commands/peers.js'
-import { registerPush } from './commands/push.js'
-import { registerStart } from './commands/start.js'
-import { registerStatus } from './commands/status.js'
-import { registerStop } from './commands/stop.js'
-import { registerSwarmKey } from './commands/swarm-key.js'
-import { registerTasks } from './commands/tasks.js'
 import { meshVersion } from '../node/version.js'
 import { processOutput } from './io.js'
-import type { CliContext } from './context.js'
+import type { CliContext, Register } from './context.js'
 import type { Output } from './io.js'
 
-export function createProgram (ctx: CliContext): Command {
+/**
+ * Commands are loaded on demand: `mesh peers` must not pay for loading the daemon, ajv or crypto
+ * (CLI start-up time is measured; see BENCHMARKS.md).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  init: async () => (await import('./commands/init.js')).registerInit,
+  start: async () => (await import('./commands/start.js')).registerStart,
+  stop: async () => (await import('./commands/stop.js')).registerStop,
+  id: async () => (await import('./commands/id.js')).registerId,
+  peers: async () => (await import('./commands/peers.js')).registerPeers,
+  push: async () => (await import('./commands/push.js')).registerPush,
+  status: async () => (await import('./commands/status.js')).registerStatus,
+  logs: async () => (await import('./commands/logs.js')).registerLogs,
+  cancel: async () => (await import('./commands/cancel.js')).registerCancel,
+  tasks: async () => (await import('./commands/tasks.js')).registerTasks,
+  'swarm-key': async () => (await import('./commands/swarm-key.js')).registerSwarmKey,
+  ca: async () => (await import('./commands/ca.js')).registerCa
+}
+
+/** Builds the program with the command named in `argv` only, or with all of them (help, typos). */
+export async function createProgram (ctx: CliContext, argv: string[] = []): Promise<Command> {
   const program = new Command('mesh')
     .description('peer-to-peer runner mesh: every machine runs the same daemon, any node dispatches')
     .exitOverride()
     .configureOutput({ writeOut: s => { ctx.io.out(s) }, writeErr: s => { ctx.io.err(s) } })
     .showHelpAfterError('(run with --help for usage)')
     .version(meshVersion(), '-V, --version')
-  for (const register of [registerInit, registerStart, registerStop, registerId, registerPeers, registerPush, registerStatus, registerLogs, registerCancel, registerTasks, registerSwarmKey, registerCa]) {
-    register(program, ctx)
-  }
+  const named = argv.find(a => !a.startsWith('-'))
+  const loaders = named != null && COMMANDS[named] != null ? [COMMANDS[named]] : Object.values(COMMANDS)
+  for (const register of await Promise.all(loaders.map(async load => load()))) register(program, ctx)
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: s => { ctx.io.out(s) }, writeErr: s => { ctx.io.err(s) } })
   return program
 }
@@ -38,7 +46,7 @@ export function createProgram (ctx: CliContext): Command {
 export async function run (argv: string[], io: Output = processOutput()): Promise<number> {
   const ctx: CliContext = { io, exitCode: 0, argv }
   try {
-    await createProgram(ctx).parseAsync(argv, { from: 'user' })
+    await (await createProgram(ctx, argv)).parseAsync(argv, { from: 'user' })
     return ctx.exitCode
   } catch (err) {
     if (err instanceof CommanderError) {

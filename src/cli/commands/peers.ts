@@ -1,4 +1,4 @@
-import { parseTags } from '../../node/parse.js'
+import { parseTags } from '../../node/tags.js'
 import { daemonClient } from '../client.js'
 import { HOME_HELP } from '../context.js'
 import { formatPeers } from '../format/peers.js'

@@ -16,6 +16,8 @@ export class PeerTable implements PeerTableApi {
   /** peers heard since start; loaded ones stay offline until their next heartbeat */
   private readonly heard = new Set<string>()
   private timer?: ReturnType<typeof setInterval>
+  /** the flush in progress, so stop() waits for it before the database closes */
+  private flushing?: Promise<void>
   private started = false
   corrupt = 0
 
@@ -31,7 +33,7 @@ export class PeerTable implements PeerTableApi {
     this.peers.clear()
     await this.load()
     this.started = true
-    this.timer = setInterval(() => { void this.flush() }, this.init.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS)
+    this.timer = setInterval(() => { void this.flush().catch(() => {}) }, this.init.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS)
     this.timer.unref()
   }
 
@@ -85,8 +87,19 @@ export class PeerTable implements PeerTableApi {
     }
   }
 
-  /** Writes changed records and drops peers silent for longer than dropAfterMs. */
+  /** Writes changed records and drops peers silent for longer than dropAfterMs; one at a time. */
   async flush (): Promise<void> {
+    const previous = this.flushing ?? Promise.resolve()
+    const run = previous.then(async () => this.flushOnce())
+    this.flushing = run
+    try {
+      await run
+    } finally {
+      if (this.flushing === run) this.flushing = undefined
+    }
+  }
+
+  private async flushOnce (): Promise<void> {
     const now = this.now()
     const { store, log } = this.components
     for (const [id, record] of this.peers) {
