@@ -35,6 +35,8 @@ export class SignedTopic<T> {
   private readonly init: SignedTopicInit<T>
   /** payloads accepted by the validator, handed to the message listener */
   private readonly accepted = new WeakMap<Message, { payload: T, signer: PeerId }>()
+  /** last refusal logged per peer: a refused peer repeats itself every heartbeat */
+  private readonly refusals = new Map<string, string>()
   private started = false
 
   constructor (components: SignedTopicComponents, init: SignedTopicInit<T>) {
@@ -84,7 +86,12 @@ export class SignedTopic<T> {
       this.accepted.set(msg, { payload: payload as T, signer })
       return TopicValidatorResult.Accept
     } catch (err) {
-      this.components.log.warn({ component: this.init.component, peer: from.toString(), reason: errorMessage(err) }, 'rejected gossip message')
+      const peer = from.toString()
+      const reason = errorMessage(err)
+      const level = this.refusals.get(peer) === reason ? 'debug' : 'warn'
+      if (this.refusals.size > 10_000) this.refusals.clear()
+      this.refusals.set(peer, reason)
+      this.components.log[level]({ component: this.init.component, peer, reason }, 'rejected gossip message')
       return TopicValidatorResult.Reject
     }
   }

@@ -7,6 +7,7 @@ import {
 } from '../../node/trust/index.js'
 import type { RevokeTarget } from '../../node/trust/index.js'
 import { collect } from './init.js'
+import { HOME_HELP } from '../context.js'
 import type { Register } from '../context.js'
 
 const CA_HELP = 'authority folder (ca.key, ca.crt, revocations.crl); keep it off the runners'
@@ -68,12 +69,30 @@ export const registerCa: Register = (program, ctx) => {
     .description('add a peer or a certificate to the signed revocation list DIR/revocations.crl')
     .argument('<target>', 'a peer id, a certificate serial, or a certificate file')
     .requiredOption('--ca <dir>', CA_HELP)
-    .addHelpText('after', '\nExamples:\n  mesh ca revoke 12D3KooW… --ca ~/mesh-ca\n  mesh ca revoke node.crt --ca ~/mesh-ca')
-    .action(async (arg: string, flags: RevokeFlags) => {
+    .option('--home <dir>', 'publish the new list through the daemon of this home (it gossips it to the mesh)')
+    .addHelpText('after', '\nExamples:\n  mesh ca revoke 12D3KooW… --ca ~/mesh-ca --home ~/.mesh\n  mesh ca revoke node.crt --ca ~/mesh-ca')
+    .action(async (arg: string, flags: RevokeFlags & { home?: string }) => {
       const target = await revokeTarget(arg, flags.ca)
-      const { list, path } = await revokeInDir(flags.ca, target)
+      const { list, path, bytes } = await revokeInDir(flags.ca, target)
       const what = target.peerId != null ? `peer ${target.peerId}` : `certificate serial ${target.serial}`
       ctx.io.out(`revoked ${what}: wrote ${path}, version ${list.version} (${list.revoked.length} revoked)`)
+      if (flags.home != null) {
+        const { daemonClient } = await import('../client.js')
+        const r = await daemonClient(flags.home).call<{ version: number, revoked: string[] }>('revocations', { list: Buffer.from(bytes).toString('base64') })
+        ctx.io.out(`published version ${r.version} to the mesh; dropped ${r.revoked.length === 0 ? 'no connected peer' : r.revoked.join(', ')}`)
+      }
+    })
+
+  ca.command('publish')
+    .description('publish DIR/revocations.crl through the daemon of --home (e.g. to re-send it)')
+    .requiredOption('--ca <dir>', CA_HELP)
+    .option('--home <dir>', HOME_HELP)
+    .action(async (flags: { ca: string, home?: string }) => {
+      const { readRevocationsFile } = await import('../../node/trust/index.js')
+      const { daemonClient } = await import('../client.js')
+      const bytes = await readRevocationsFile(join(flags.ca, 'revocations.crl'))
+      const r = await daemonClient(flags.home).call<{ version: number, revoked: string[] }>('revocations', { list: Buffer.from(bytes).toString('base64') })
+      ctx.io.out(`published revocation list version ${r.version}`)
     })
 }
 

@@ -5,7 +5,7 @@ import { HOME_HELP } from '../context.js'
 import { json } from '../io.js'
 import type { Register } from '../context.js'
 
-interface InitFlags { home?: string, tags?: string[], swarmKey?: string, name?: string, force?: boolean, json?: boolean }
+interface InitFlags { home?: string, tags?: string[], swarmKey?: string, name?: string, force?: boolean, json?: boolean, authority: string[], cert?: string }
 
 export const registerInit: Register = (program, ctx) => {
   program.command('init')
@@ -15,6 +15,8 @@ export const registerInit: Register = (program, ctx) => {
     .option('--swarm-key <file>', 'swarm key shared by every node of the mesh (see: mesh swarm-key)')
     .option('--name <name>', 'human name shown in mesh peers (default: hostname)')
     .option('--force', 'replace an existing node key (the node gets a new peer id)')
+    .option('--authority <ca.crt>', 'trust this mesh authority (repeatable; copied into the home)', collect, [])
+    .option('--cert <node.crt>', 'this node\'s certificate from the authority (copied into the home)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  mesh init --tags xai,junos --swarm-key ./swarm.key\n  mesh init --home /srv/mesh --name rack3-node1')
     .action(async (flags: InitFlags) => {
@@ -27,6 +29,11 @@ export const registerInit: Register = (program, ctx) => {
         ...(flags.name != null ? { name: flags.name } : {}),
         ...(flags.force === true ? { force: true } : {})
       })
+      if (flags.authority.length > 0 || flags.cert != null) {
+        const { installAuthority, installCertificate } = await import('../../node/membership/files.js')
+        for (const a of flags.authority) await installAuthority(home, a)
+        if (flags.cert != null) await installCertificate(home, flags.cert)
+      }
       if (flags.json === true) {
         ctx.io.out(json({ peerId: r.peerId, home, createdKey: r.createdKey, tags: r.config.tags, name: r.config.name }))
       } else {

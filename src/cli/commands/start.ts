@@ -13,6 +13,8 @@ export interface StartFlags {
   bootstrap: string[]
   tags: string[]
   swarmKey?: string
+  authority: string[]
+  cert?: string
   mdns: boolean
   detach?: boolean
   json?: boolean
@@ -26,6 +28,8 @@ export const registerStart: Register = (program, ctx) => {
     .option('--bootstrap <multiaddr>', 'a peer to join through, with its /p2p/<id> (repeatable)', collect, [])
     .option('--tags <a,b>', 'tags this node offers, for this run (repeatable, comma-separated)', collect, [])
     .option('--swarm-key <file>', 'swarm key of the mesh; copied into the home')
+    .option('--authority <ca.crt>', 'trust this mesh authority (repeatable; copied into the home)', collect, [])
+    .option('--cert <node.crt>', 'this node\'s certificate from the authority (copied into the home)')
     .option('--no-mdns', 'do not discover peers on the LAN with mDNS')
     .option('--detach', 'run in the background; return once the daemon is ready')
     .option('--json', 'print the node info as JSON once ready')
@@ -78,6 +82,8 @@ async function runForeground (home: string, flags: StartFlags, ctx: CliContext):
     ...(flags.listen.length > 0 ? { listen: parseMultiaddrList(flags.listen, '--listen') } : {}),
     ...(flags.bootstrap.length > 0 ? { bootstrap: parseBootstrapList(flags.bootstrap, '--bootstrap') } : {}),
     ...(flags.swarmKey != null ? { swarmKeyFile: flags.swarmKey } : {}),
+    ...(flags.authority.length > 0 ? { authorities: flags.authority } : {}),
+    ...(flags.cert != null ? { cert: flags.cert } : {}),
     ...(flags.mdns ? {} : { mdns: false }),
     ...(process.env.MESH_SYSFS_ROOT != null ? { sysfsRoot: process.env.MESH_SYSFS_ROOT } : {}),
     onStopped: resolveStopped
