@@ -24,7 +24,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   cancel: async () => (await import('./commands/cancel.js')).registerCancel,
   tasks: async () => (await import('./commands/tasks.js')).registerTasks,
   'swarm-key': async () => (await import('./commands/swarm-key.js')).registerSwarmKey,
-  ca: async () => (await import('./commands/ca.js')).registerCa
+  ca: async () => (await import('./commands/ca.js')).registerCa,
+  join: async () => (await import('./commands/join.js')).registerJoin
 }
 
 /** Builds the program with the command named in `argv` only, or with all of them (help, typos). */

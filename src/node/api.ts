@@ -5,6 +5,7 @@ import type { ControlHandler } from './control/index.js'
 import type { Daemon } from './daemon.js'
 import type { DispatchEvent } from './dispatch/index.js'
 import type { TaskRecord, TaskState } from '../protocols/results/index.js'
+import type { InviteGrant } from './trust/index.js'
 
 /** What `mesh push` sends: the task file's text (re-parsed here: the socket is a boundary too). */
 export interface PushParams {
@@ -84,6 +85,12 @@ export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
       yield * d.logs(id, follow, ctx.signal)
     },
     cancel: async (params) => d.cancel(taskId(params)),
+    'invites.add': async (params) => {
+      const { secretHash, grant, authorityDir } = obj(params)
+      if (typeof secretHash !== 'string' || typeof authorityDir !== 'string' || typeof grant !== 'object' || grant === null) throw new MeshError('bad invite request', 2)
+      await d.addInvite(secretHash, grant as InviteGrant, authorityDir)
+      return { ok: true }
+    },
     revocations: async (params) => {
       const list = obj(params).list
       if (typeof list !== 'string' || list.length > 2_000_000) throw new MeshError('bad revocations request', 2)

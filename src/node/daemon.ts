@@ -16,7 +16,9 @@ import { AuthorityMembership } from './membership/authority.js'
 import { installAuthority, installCertificate, loadTrust, saveRevocations } from './membership/files.js'
 import { openMembership, unsignedAuth } from './membership/index.js'
 import { offerAuth } from './membership/offer-auth.js'
+import { serveJoin } from '../protocols/join/index.js'
 import { revocations as revocationsTopic } from '../protocols/revocations/index.js'
+import { InviteBook, hashSecret, issueCertificate, loadAuthority } from './trust/index.js'
 import { Runner } from './runner/index.js'
 import { TaskRecords, levelRecordDb } from './store/task-records.js'
 import { buildAdvert, emptyUsage } from './advert.js'
@@ -49,9 +51,14 @@ import type { LogChunk } from './runner/log-reader.js'
 import type { Membership } from './membership/index.js'
 import type { TrustState } from './membership/files.js'
 import type { Revocations } from '../protocols/revocations/index.js'
+import type { RecordDb } from './store/task-records.js'
+import type { InviteGrant } from './trust/index.js'
 import type { Tags } from '../protocols/tags/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Executor } from '../exec/index.js'
+
+/** Certificates issued through invites last this long; renew with mesh ca sign. */
+const JOIN_CERT_TTL_MS = 90 * 86_400_000
 
 export interface DaemonOptions {
   home: string
@@ -96,6 +103,9 @@ export class Daemon {
   private authority?: AuthorityMembership
   private revocationTopic?: Revocations
   private revocationTimer?: ReturnType<typeof setInterval>
+  private invites?: InviteBook
+  private inviteAuthorities?: RecordDb
+  private joinService?: { start: () => Promise<void>, stop: () => Promise<void> }
   private readonly usage = emptyUsage()
   private executors: NodeInfo['executors'] = { using: 'process', unavailable: [] }
   private swarmKey = false
@@ -189,6 +199,7 @@ export class Daemon {
 
     await this.startTasks(node, privateKey)
     this.startRevocations(node, privateKey)
+    await this.startInvites(node)
 
     this.connector = new Connector(node, log, {
       bootstrap: this.config.bootstrap,
@@ -278,6 +289,38 @@ export class Daemon {
     this.revocationTimer.unref()
   }
 
+  /**
+   * Enrolment: invites registered by `mesh ca invite --home` (hash of the secret, the grant, and the
+   * authority dir whose key signs) are redeemed once over /mesh/join/1.0.0.
+   */
+  private async startInvites (node: MeshLibp2p): Promise<void> {
+    if (this.db == null) throw new Error('start order')
+    const book = this.invites = new InviteBook(levelRecordDb(this.db.sublevel<string, string>('invites', {})))
+    const authorityDirs = this.inviteAuthorities = levelRecordDb(this.db.sublevel<string, string>('invite-authority', {}))
+    this.joinService = serveJoin(async (req, from) => {
+      const verdict = await book.redeem(req.secret, from, Date.now())
+      if (!verdict.ok) return { status: 'refused', reason: verdict.reason }
+      const dir = await authorityDirs.get(hashSecret(req.secret))
+      if (dir == null) return { status: 'refused', reason: 'this node no longer holds the authority of that invite' }
+      try {
+        const authority = await loadAuthority(dir)
+        const cert = await issueCertificate(authority, { peerId: from, name: req.name, tags: verdict.grant.tags, roles: verdict.grant.roles, ttlMs: JOIN_CERT_TTL_MS })
+        return { status: 'ok', cert: Buffer.from(cert).toString('base64') }
+      } catch (err) {
+        return { status: 'refused', reason: `the issuer cannot sign: ${errorMessage(err)}` }
+      }
+    })({ node, log: this.log })
+    await this.joinService.start()
+  }
+
+  /** `mesh ca invite --home`: remember an invite this node will redeem. */
+  async addInvite (secretHash: string, grant: InviteGrant, authorityDir: string): Promise<void> {
+    if (this.invites == null || this.inviteAuthorities == null) throw new Error('daemon not started')
+    await loadAuthority(authorityDir)
+    await this.invites.add(secretHash, grant)
+    await this.inviteAuthorities.put(secretHash, authorityDir)
+  }
+
   /** Loads the node key; creates home, key and config on the very first start. */
   private async identity (paths: HomePaths): Promise<PrivateKey> {
     const { opts } = this
@@ -302,6 +345,7 @@ export class Daemon {
       try { await fn() } catch (err) { this.log.warn({ component: 'daemon', err }, `${what} failed during stop`) }
     }
     await step('control socket', async () => this.control?.stop())
+    await step('join', async () => this.joinService?.stop())
     clearInterval(this.revocationTimer)
     this.revocationTopic?.stop()
     this.connector?.stop()

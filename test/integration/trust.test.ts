@@ -135,3 +135,50 @@ describe('a mesh with an authority', () => {
     assert.equal(id.revocationVersion, 2)
   })
 })
+
+describe('invite and join', () => {
+  const cluster = new Cluster()
+  after(async () => { await cluster.stopAll() })
+
+  it('invite → join → the new node runs a tagged task; used and expired tokens are refused', async () => {
+    const ca = await cluster.home()
+    const keyDir = await cluster.home()
+    const swarmKey = join(keyDir, 'swarm.key')
+    assert.equal((await cli(['swarm-key', '--out', swarmKey])).code, 0)
+    assert.equal((await cli(['ca', 'init', '--ca', ca])).code, 0)
+    const issuerHome = await cluster.home()
+    const init = JSON.parse((await cli(['init', '--home', issuerHome, '--json'])).stdout) as { peerId: string }
+    const cert = join(issuerHome, 'issuer.crt')
+    assert.equal((await cli(['ca', 'sign', init.peerId, '--ca', ca, '--name', 'issuer', '--roles', 'run,dispatch', '--out', cert])).code, 0)
+    const issuer = await cluster.start({ home: issuerHome, swarmKey, config: FAST_CONFIG, extraArgs: ['--authority', join(ca, 'ca.crt'), '--cert', cert] })
+
+    const inv = await cli(['ca', 'invite', '--ca', ca, '--tags', 'xai', '--roles', 'run', '--ttl', '15m', '--home', issuer.home])
+    assert.equal(inv.code, 0, inv.stderr)
+    const token = inv.stdout.trim()
+    assert.match(token, /^mesh1\./)
+
+    const newHome = await cluster.home()
+    const joined = await cli(['join', token, '--home', newHome, '--name', 'newbie'])
+    assert.equal(joined.code, 0, joined.stderr)
+    assert.match(joined.stdout, /joined as newbie .*tags xai, roles run/)
+    // the joined home has everything: no flags needed but a loopback listen address for the test
+    const newbie = await cluster.start({ home: newHome, config: { ...FAST_CONFIG, bootstrap: [issuer.addr] } })
+    await waitFor('issuer sees newbie with tag xai', async () => (await issuer.peers()).find(p => p.id === newbie.id && p.state === 'online')?.tags.includes('xai'))
+    const run = await issuer.cli(['push', '--tag', 'xai', '--', 'echo', 'ran on the joined node'])
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(run.stdout, 'ran on the joined node\n')
+    const rec = JSON.parse((await issuer.cli(['push', '--json', '--tag', 'xai', '--', 'true'])).stdout) as { runner: string }
+    assert.equal(rec.runner, newbie.id)
+
+    const again = await cli(['join', token, '--home', await cluster.home()])
+    assert.notEqual(again.code, 0)
+    assert.match(again.stderr, /invite already used/)
+    assert.equal(again.stderr.trim().split('\n').length, 1)
+
+    const short = await cli(['ca', 'invite', '--ca', ca, '--tags', 'xai', '--roles', 'run', '--ttl', '1s', '--home', issuer.home])
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const late = await cli(['join', short.stdout.trim(), '--home', await cluster.home()])
+    assert.notEqual(late.code, 0)
+    assert.match(late.stderr, /invite expired/)
+  })
+})

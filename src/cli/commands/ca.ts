@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { MeshError, UsageError } from '../../errors.js'
 import { parseDuration, parseName, parseTags } from '../../node/parse.js'
 import {
@@ -81,6 +81,37 @@ export const registerCa: Register = (program, ctx) => {
         const r = await daemonClient(flags.home).call<{ version: number, revoked: string[] }>('revocations', { list: Buffer.from(bytes).toString('base64') })
         ctx.io.out(`published version ${r.version} to the mesh; dropped ${r.revoked.length === 0 ? 'no connected peer' : r.revoked.join(', ')}`)
       }
+    })
+
+  ca.command('invite')
+    .description('print a single-use join token; the daemon at --home serves the enrolment')
+    .requiredOption('--ca <dir>', CA_HELP)
+    .option('--tags <a,b>', 'tags the new node may claim (repeatable, comma-separated)', collect, [])
+    .requiredOption('--roles <roles>', 'roles of the new node: run, dispatch, admin (comma-separated)')
+    .option('--ttl <duration>', 'how long the token can be used', '15m')
+    .option('--home <dir>', HOME_HELP)
+    .addHelpText('after', '\nExample:\n  token=$(mesh ca invite --ca ~/mesh-ca --tags xai --roles run --ttl 15m)\n  # on the new machine:  mesh join "$token" && mesh start')
+    .action(async (flags: { ca: string, tags: string[], roles: string, ttl: string, home?: string }) => {
+      const { createInvite, loadAuthority } = await import('../../node/trust/index.js')
+      const { daemonClient } = await import('../client.js')
+      const { homePaths, resolveHome } = await import('../../node/home.js')
+      const { readFile } = await import('node:fs/promises')
+      const authority = await loadAuthority(flags.ca)
+      const client = daemonClient(flags.home)
+      const info = await client.call<{ id: string, addresses: string[] }>('id')
+      const swarmKey = await readFile(homePaths(resolveHome(flags.home)).swarmKey).catch(() => null)
+      const addrs = info.addresses.map(a => a.includes('/p2p/') ? a : `${a}/p2p/${info.id}`)
+      const { token, secretHash, grant } = createInvite({
+        authority: authority.cert,
+        issuer: info.id,
+        addrs,
+        swarmKey,
+        tags: parseTags(flags.tags),
+        roles: parseRoles(flags.roles),
+        ttlMs: parseDuration(flags.ttl, '--ttl')
+      })
+      await client.call('invites.add', { secretHash, grant, authorityDir: resolve(flags.ca) })
+      ctx.io.out(token)
     })
 
   ca.command('publish')

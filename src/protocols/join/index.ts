@@ -1,0 +1,88 @@
+/**
+ * Join: a new machine enrols with a single-use invite.
+ *
+ *   new node ── {secret, name} ──▶ issuer (holds the authority key)
+ *            ◀── {status: 'ok', cert} | {status: 'refused', reason}
+ *
+ * The secret travels inside the swarm's encrypted transport (the token carries the swarm key); the
+ * issuer stores only its hash, accepts it once, and binds the certificate to the connection's peer
+ * id, so a stolen answer is useless to anyone else.
+ */
+import { errorMessage } from '../../errors.js'
+import { frames } from '../frames.js'
+import type { Logger } from '../../node/logger.js'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+
+export const JOIN_PROTOCOL = '/mesh/join/1.0.0'
+const MAX_BYTES = 32 * 1024
+const TIMEOUT_MS = 15_000
+
+export interface JoinRequest { secret: string, name: string }
+export type JoinReply = { status: 'ok', cert: string } | { status: 'refused', reason: string }
+
+/** The issuer's side: the certificate (base64) for `from`, or why not. */
+export type JoinHandler = (request: JoinRequest, from: string) => Promise<JoinReply>
+
+function isRequest (v: unknown): v is JoinRequest {
+  const r = v as JoinRequest | null
+  return typeof r === 'object' && r !== null && typeof r.secret === 'string' && r.secret.length <= 128 &&
+    typeof r.name === 'string' && r.name.length <= 128 && Object.keys(r).length === 2
+}
+
+function isReply (v: unknown): v is JoinReply {
+  const r = v as { status?: unknown, cert?: unknown, reason?: unknown } | null
+  return typeof r === 'object' && r !== null && ((r.status === 'ok' && typeof r.cert === 'string') || (r.status === 'refused' && typeof r.reason === 'string'))
+}
+
+export interface JoinComponents {
+  node: Pick<Libp2p, 'handle' | 'unhandle'>
+  log: Logger
+}
+
+/** Serves enrolment on a node that holds invites. */
+export function serveJoin (handler: JoinHandler): (c: JoinComponents) => { start: () => Promise<void>, stop: () => Promise<void> } {
+  return ({ node, log }) => {
+    const onStream = async (stream: Stream, connection: Connection): Promise<void> => {
+      const f = frames(stream, MAX_BYTES)
+      const from = connection.remotePeer.toString()
+      try {
+        const req = await f.readJson(isRequest, 'join request', { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        const reply = await handler(req, from)
+        log.info({ component: 'join', peer: from, status: reply.status, reason: reply.status === 'refused' ? reply.reason : undefined }, 'join request')
+        await f.writeJson(reply, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        await stream.close()
+      } catch (err) {
+        log.warn({ component: 'join', peer: from, reason: errorMessage(err) }, 'join stream failed')
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+    let started = false
+    return {
+      async start () {
+        if (started) return
+        await node.handle(JOIN_PROTOCOL, onStream, { maxInboundStreams: 8 })
+        started = true
+      },
+      async stop () {
+        if (!started) return
+        await node.unhandle(JOIN_PROTOCOL)
+        started = false
+      }
+    }
+  }
+}
+
+/** The new node's side: asks the issuer at `peer` for a certificate. */
+export async function requestJoin (node: Pick<Libp2p, 'dialProtocol'>, peer: PeerId | Parameters<Libp2p['dialProtocol']>[0], request: JoinRequest, signal: AbortSignal): Promise<JoinReply> {
+  const stream = await node.dialProtocol(peer, JOIN_PROTOCOL, { signal })
+  const f = frames(stream, MAX_BYTES)
+  try {
+    await f.writeJson(request, { signal })
+    const reply = await f.readJson(isReply, 'join reply', { signal })
+    await stream.close({ signal })
+    return reply
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+}
