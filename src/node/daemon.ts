@@ -401,7 +401,9 @@ export class Daemon {
   async peers (tag?: string, signal?: AbortSignal): Promise<PeerEntry[]> {
     if (this.node == null || this.table == null || this.tagAdverts == null) throw new Error('daemon not started')
     const self = selfEntry(this.node.peerId.toString(), this.advertBody(), new Date())
-    const holders = tag == null ? [] : await this.tagAdverts.findPeers(tag, signal != null ? { signal } : {})
+    const found = tag == null ? [] : await this.tagAdverts.findPeers(tag, signal != null ? { signal } : {})
+    // a provider record proves nothing by itself: in authority mode only members' records count
+    const holders = found.filter(h => this.membership.isMember(h.peerId) == null)
     return peerEntries({ self, table: this.table.list(), holders, ...(tag != null ? { tag } : {}) })
   }
 

@@ -1,3 +1,4 @@
+import { pipe } from 'it-pipe'
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
 import { FRAME_END, FRAME_STDERR, FRAME_STDOUT, LOGS_PROTOCOL, MAX_LOG_FRAME_BYTES, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
@@ -82,15 +83,10 @@ export class LogsService implements Logs {
       const req = await f.readJson(isLogRequest, 'log request', { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
       const source = this.provider(req.taskId, req.follow, signal)
       if (source != null) {
-        for await (const chunk of source) {
-          for (let off = 0; off < chunk.data.byteLength; off += MAX_LOG_FRAME_BYTES - 1) {
-            const part = chunk.data.subarray(off, off + MAX_LOG_FRAME_BYTES - 1)
-            const frame = new Uint8Array(part.byteLength + 1)
-            frame[0] = chunk.stream === 'stdout' ? FRAME_STDOUT : FRAME_STDERR
-            frame.set(part, 1)
-            await f.writeBytes(frame, { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
-          }
-        }
+        // log chunks → framed, size-limited messages → the stream, one backpressured write at a time
+        await pipe(source, toFrames, async (frames) => {
+          for await (const frame of frames) await f.writeBytes(frame, { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
+        })
       }
       const end = new TextEncoder().encode(JSON.stringify({ found: source != null }))
       await f.writeBytes(Uint8Array.from([FRAME_END, ...end]), { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
@@ -98,6 +94,19 @@ export class LogsService implements Logs {
     } catch (err) {
       this.components.log.debug({ component: 'logs', peer: connection.remotePeer.toString(), reason: errorMessage(err) }, 'log stream ended early')
       stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+}
+
+/** Splits log chunks into frames: a type byte (stdout/stderr) and at most a frame's worth of data. */
+async function * toFrames (source: AsyncIterable<LogChunk>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    for (let off = 0; off < chunk.data.byteLength; off += MAX_LOG_FRAME_BYTES - 1) {
+      const part = chunk.data.subarray(off, off + MAX_LOG_FRAME_BYTES - 1)
+      const frame = new Uint8Array(part.byteLength + 1)
+      frame[0] = chunk.stream === 'stdout' ? FRAME_STDOUT : FRAME_STDERR
+      frame.set(part, 1)
+      yield frame
     }
   }
 }
