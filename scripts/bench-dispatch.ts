@@ -10,7 +10,8 @@
  *   2. cli — whole processes: `mesh push --target B --json -- true` against `ssh … true` to an sshd
  *      started here on a loopback port, plain and over a ControlMaster connection, and `node -e 0`.
  *   3. throughput — M no-op tasks with tag `bench`, C in flight, spread over the runners, against
- *      `true` spawned from Node with the same concurrency; rounds alternate.
+ *      `true` spawned from Node with the same concurrency; rounds alternate, and every mesh round
+ *      runs on a freshly started mesh (a rejected offer leaks a push stream; see the report).
  *
  * Rewrites the section between <!-- bench:dispatch:start --> and <!-- bench:dispatch:end --> of
  * BENCHMARKS.md (creating the file if needed).
@@ -57,15 +58,16 @@ and an sshd on a free loopback port, and measures in one run:
   2. cli: 'mesh push --target B --json -- true' (whole process) vs 'ssh -p PORT root@127.0.0.1 true',
      plain and over a ControlMaster connection, and 'node -e 0'
   3. throughput: no-op tasks with tag ${TAG}, --concurrency in flight, vs local spawns of 'true'
-then rewrites the bench:dispatch section of BENCHMARKS.md. About 5 minutes with the defaults.
+     (each mesh round on a freshly started mesh)
+then rewrites the bench:dispatch section of BENCHMARKS.md. About 15 minutes with the defaults.
 
 Options:
   --latency-tasks 200   measured tasks of part 1 (and as many local spawns)
   --warmup 10           unmeasured tasks (and spawns) first
   --cli-runs 50         runs of each command in part 2 (after 2 unmeasured each)
   --tasks 300           tasks per throughput round (and as many local spawns)
-  --concurrency 8       tasks in flight in part 3
-  --rounds 3            throughput rounds (each: local, then mesh; the order alternates)
+  --concurrency 8,6     tasks in flight in part 3; one series per value (6 = the runners' cores)
+  --rounds 3            throughput rounds per value (each: local and mesh; the order alternates)
   --runners 3           runner daemons
   --only LIST           run only some of: latency,cli,throughput
   --cpu-prof            run the daemons with --cpu-prof; the report adds where their CPU went
@@ -88,7 +90,7 @@ interface Options {
   warmup: number
   cliRuns: number
   tasks: number
-  concurrency: number
+  concurrency: number[]
   rounds: number
   runners: number
   only: Set<Phase>
@@ -112,7 +114,7 @@ function parse (argv: string[]): Options | 'help' {
       warmup: { type: 'string', default: '10' },
       'cli-runs': { type: 'string', default: '50' },
       tasks: { type: 'string', default: '300' },
-      concurrency: { type: 'string', default: '8' },
+      concurrency: { type: 'string', default: '8,6' },
       rounds: { type: 'string', default: '3' },
       runners: { type: 'string', default: '3' },
       only: { type: 'string', default: PHASES.join(',') },
@@ -134,7 +136,7 @@ function parse (argv: string[]): Options | 'help' {
     warmup: whole('--warmup', values.warmup, 0),
     cliRuns: whole('--cli-runs', values['cli-runs'], 1),
     tasks: whole('--tasks', values.tasks, 1),
-    concurrency: whole('--concurrency', values.concurrency, 1),
+    concurrency: values.concurrency.split(',').map(x => whole('--concurrency', x.trim(), 1)),
     rounds: whole('--rounds', values.rounds, 1),
     runners: whole('--runners', values.runners, 1),
     only,
@@ -153,6 +155,13 @@ interface Ctx {
   notes: string[]
 }
 
+/** thrown by the measuring loops once Ctrl-C (or SIGTERM) arrived: the Reaper is already cleaning up */
+class Interrupted extends Error {}
+
+function checkInterrupted (ctx: Ctx): void {
+  if (ctx.reaper.interrupted) throw new Interrupted('interrupted')
+}
+
 // ---------------------------------------------------------------- the mesh
 
 interface Member {
@@ -164,9 +173,12 @@ interface Member {
 class DispatchMesh {
   readonly members: Member[] = []
   private readonly ctx: Ctx
+  /** folder-name prefix of this mesh's homes: several meshes run one after the other */
+  readonly label: string
 
-  constructor (ctx: Ctx) {
+  constructor (ctx: Ctx, label: string) {
     this.ctx = ctx
+    this.label = label
   }
 
   get dispatcher (): Member { return this.members[0] as Member }
@@ -178,7 +190,7 @@ class DispatchMesh {
   }
 
   private async spawn (name: string, role: Member['role'], tags: string[], bootstrap: string[]): Promise<Member> {
-    const home = join(this.ctx.workdir, name)
+    const home = join(this.ctx.workdir, `${this.label}-${name}`)
     await mkdir(home, { recursive: true, mode: 0o700 })
     await writeFile(join(home, 'config.json'), JSON.stringify({ version: 1, name }), { mode: 0o600 })
     const args = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--swarm-key', this.ctx.swarmKey]
@@ -186,7 +198,7 @@ class DispatchMesh {
     for (const b of bootstrap) args.push('--bootstrap', b)
     const env: NodeJS.ProcessEnv = {}
     if (this.ctx.cpuProf) {
-      const dir = join(this.ctx.workdir, 'prof', name)
+      const dir = this.profDir(name)
       await mkdir(dir, { recursive: true })
       env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim()
     }
@@ -196,8 +208,12 @@ class DispatchMesh {
     return m
   }
 
+  profDir (name: string): string {
+    return join(this.ctx.workdir, 'prof', `${this.label}-${name}`)
+  }
+
   async up (runners: number): Promise<void> {
-    process.stdout.write('[mesh] starting the dispatcher')
+    process.stdout.write(`[mesh ${this.label}] starting the dispatcher`)
     const d = await this.spawn('dispatcher', 'dispatcher', [], [])
     for (let i = 1; i <= runners; i++) {
       process.stdout.write(`, runner${i}`)
@@ -208,10 +224,11 @@ class DispatchMesh {
     const client = this.client()
     let seen = 0
     while (performance.now() - started < 90_000) {
+      checkInterrupted(this.ctx)
       const peers = await client.call<PeerEntry[]>('peers', {}).catch(() => [])
       seen = peers.filter(p => !p.self && p.state === 'online' && p.tags.includes(TAG)).length
       if (seen >= runners) {
-        console.log(`[mesh] the dispatcher sees ${seen} runners online after ${fmtS(performance.now() - started)}`)
+        console.log(`[mesh ${this.label}] the dispatcher sees ${seen} runners online after ${fmtS(performance.now() - started)}`)
         return
       }
       await sleep(250)
@@ -227,9 +244,6 @@ class DispatchMesh {
     await Promise.all(this.members.map(async m => stopGroup(m.daemon.pid)))
   }
 
-  logFiles (): string[] {
-    return this.members.map(m => m.daemon.logFile)
-  }
 }
 
 // ---------------------------------------------------------------- one task, one spawn
@@ -338,7 +352,7 @@ interface LatencyResult {
   window: [number, number]
 }
 
-async function latency (m: DispatchMesh, n: number, warmup: number): Promise<LatencyResult> {
+async function latency (ctx: Ctx, m: DispatchMesh, n: number, warmup: number): Promise<LatencyResult> {
   const target = m.runners[0]
   if (target == null) throw new Error('no runner')
   console.log(`\n[latency] ${warmup} + ${n} no-op tasks to ${target.name}, alternating with local spawns…`)
@@ -349,6 +363,7 @@ async function latency (m: DispatchMesh, n: number, warmup: number): Promise<Lat
   let before: number[] = []
   let t0 = 0
   for (let i = -warmup; i < n; i++) {
+    checkInterrupted(ctx)
     if (i === 0) {
       before = m.cpuTicks()
       t0 = performance.now()
@@ -374,6 +389,7 @@ async function latency (m: DispatchMesh, n: number, warmup: number): Promise<Lat
     }
     if (i < 0) continue
     res.local.push(local)
+    checkInterrupted(ctx)
     if (sample != null && sample.record.state === 'succeeded') {
       res.remote.push(sample.ms)
       res.stages.push(stagesOf(sample))
@@ -440,6 +456,7 @@ async function cliPhase (ctx: Ctx, m: DispatchMesh, runs: number, ssh: { sshd?: 
     for (let k = 0; k < series.length; k++) {
       const s = series[(k + Math.max(0, i)) % series.length] as CliSeries
       const r = await run(s.cmd.cmd, s.cmd.args, { reaper: ctx.reaper, timeoutMs: 60_000 })
+      checkInterrupted(ctx)
       const problem = r.code !== 0 ? `exit ${r.code ?? r.signal ?? '?'}: ${r.stderr.trim().slice(0, 200)}` : s.cmd.check?.(r)
       if (i < 0) {
         if (problem != null) throw new Error(`${s.cmd.key} does not work: ${problem}`)
@@ -459,6 +476,12 @@ interface MeshRound {
   wallMs: number
   ok: number
   failures: string[]
+  /** tasks that completed fine before the first failure; NaN when none failed */
+  okBeforeFirstFailure: number
+  /** tasks never sent because the round was stopped after too many failures */
+  notSent: number
+  /** ms from the round's start to the last successful task's result (failed tasks wait up to 30 s after it) */
+  lastOkMs: number
   latency: number[]
   /** record.submittedAt → startedAt: placement, push and, when the runners are full, waiting */
   toSpawn: number[]
@@ -471,75 +494,112 @@ interface LocalRound {
   latency: number[]
 }
 
-interface ThroughputResult {
-  tasks: number
+interface ThroughputSeries {
   concurrency: number
-  runners: number
-  slots: number
   local: LocalRound[]
   mesh: MeshRound[]
-  /** the measured rounds, monotonic µs (for the daemons' CPU profiles) */
-  window: [number, number]
 }
 
-async function meshRound (m: DispatchMesh, tasks: number, concurrency: number): Promise<MeshRound> {
+interface ThroughputResult {
+  tasks: number
+  runners: number
+  slots: number
+  series: ThroughputSeries[]
+}
+
+/** a round stops sending new tasks after this many failures (each may take the whole 30 s wait) */
+const STOP_AFTER_FAILURES = 8
+
+async function meshRound (ctx: Ctx, m: DispatchMesh, tasks: number, concurrency: number): Promise<MeshRound> {
   const client = m.client()
   const params = pushParams(undefined)
-  const round: MeshRound = { wallMs: 0, ok: 0, failures: [], latency: [], toSpawn: [], byRunner: new Map(), cpuMsPerTask: [] }
+  const round: MeshRound = { wallMs: 0, ok: 0, failures: [], okBeforeFirstFailure: NaN, notSent: 0, lastOkMs: NaN, latency: [], toSpawn: [], byRunner: new Map(), cpuMsPerTask: [] }
   const hz = clockTicksPerSecond()
   const before = m.cpuTicks()
   const t0 = performance.now()
+  const fail = (why: string): void => {
+    if (round.failures.length === 0) round.okBeforeFirstFailure = round.ok
+    round.failures.push(why)
+  }
   await runPool(tasks, concurrency, async () => {
+    if (round.failures.length >= STOP_AFTER_FAILURES || ctx.reaper.interrupted) {
+      round.notSent++
+      return
+    }
     const started = performance.now()
     try {
       const s = await pushOnce(client, params)
       if (s.record.state !== 'succeeded') {
-        round.failures.push(`${s.record.id}: ${s.record.state} ${s.record.error ?? ''}`)
+        fail(`${s.record.id}: ${s.record.state} ${s.record.error ?? ''}`)
         return
       }
       round.ok++
+      round.lastOkMs = performance.now() - t0
       round.latency.push(s.ms)
       round.toSpawn.push(iso(s.record.startedAt) - iso(s.record.submittedAt))
-      const who = s.record.runnerName ?? s.record.runner ?? '?'
+      const who = (s.record.runnerName ?? s.record.runner ?? '?').replace(`${m.label}-`, '')
       round.byRunner.set(who, (round.byRunner.get(who) ?? 0) + 1)
     } catch (err) {
-      round.failures.push(`${(err as Error).message} (after ${fmtS(performance.now() - started)})`)
+      fail(`${(err as Error).message} (after ${fmtS(performance.now() - started)})`)
     }
   })
+  checkInterrupted(ctx)
   round.wallMs = performance.now() - t0
   const after = m.cpuTicks()
-  round.cpuMsPerTask = m.members.map((mem, k) => ({ name: mem.name, ms: ((after[k] ?? NaN) - (before[k] ?? NaN)) / hz * 1000 / Math.max(1, round.ok) }))
+  round.cpuMsPerTask = m.members.map((mem, k) => ({ name: mem.name, ms: round.ok > 0 ? ((after[k] ?? NaN) - (before[k] ?? NaN)) / hz * 1000 / round.ok : NaN }))
   return round
 }
 
-async function localRound (tasks: number, concurrency: number): Promise<LocalRound> {
+async function localRound (ctx: Ctx, tasks: number, concurrency: number): Promise<LocalRound> {
   const t0 = performance.now()
   const latency = await runPool(tasks, concurrency, spawnTrue)
+  checkInterrupted(ctx)
   return { wallMs: performance.now() - t0, latency }
 }
 
-async function throughput (m: DispatchMesh, tasks: number, concurrency: number, rounds: number): Promise<ThroughputResult> {
-  const slots = m.runners.reduce((n, r) => n + (r.daemon.info.cores ?? 0), 0)
-  console.log(`\n[throughput] ${rounds} rounds of ${tasks} tasks, ${concurrency} in flight, over ${m.runners.length} runners (${slots} cores = task slots at 1 core each)…`)
-  // the other runners have not had a task yet: connections, streams and caches warm up here
-  const warm = await meshRound(m, concurrency * 3, concurrency)
-  console.log(`  warm-up: ${warm.ok} ok, ${warm.failures.length} failed`)
-  const res: ThroughputResult = { tasks, concurrency, runners: m.runners.length, slots, local: [], mesh: [], window: [monotonicUs(), 0] }
-  for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? ['local', 'mesh'] : ['mesh', 'local']
-    for (const what of order) {
-      if (what === 'local') {
-        const l = await localRound(tasks, concurrency)
-        res.local.push(l)
-        console.log(`  round ${r + 1} local: ${fmtNum(tasks / (l.wallMs / 1000), 0)} spawns/s`)
-      } else {
-        const mr = await meshRound(m, tasks, concurrency)
-        res.mesh.push(mr)
-        console.log(`  round ${r + 1} mesh: ${fmtNum(mr.ok / (mr.wallMs / 1000), 1)} tasks/s (${mr.ok} ok, ${mr.failures.length} failed; ${[...mr.byRunner].map(([k, v]) => `${k} ${v}`).join(', ')})`)
+interface ProfileWindow {
+  mesh: DispatchMesh
+  phase: string
+  window: [number, number]
+}
+
+/**
+ * Every mesh round runs on a mesh started for it: a rejected offer leaves a push stream open, and
+ * after 64 per runner connection no push reaches that runner again, so a long-lived mesh would
+ * measure the damage of the rounds before it.
+ */
+async function throughput (ctx: Ctx, opts: Options, profiles: ProfileWindow[]): Promise<ThroughputResult> {
+  const res: ThroughputResult = { tasks: opts.tasks, runners: opts.runners, slots: 0, series: [] }
+  for (const c of opts.concurrency) {
+    console.log(`\n[throughput] ${opts.rounds} rounds of ${opts.tasks} tasks, ${c} in flight, over ${opts.runners} runners, each mesh round on a fresh mesh…`)
+    const series: ThroughputSeries = { concurrency: c, local: [], mesh: [] }
+    res.series.push(series)
+    for (let r = 0; r < opts.rounds; r++) {
+      const order = r % 2 === 0 ? ['local', 'mesh'] : ['mesh', 'local']
+      for (const what of order) {
+        if (what === 'local') {
+          const l = await localRound(ctx, opts.tasks, c)
+          series.local.push(l)
+          console.log(`  round ${r + 1} local: ${fmtNum(opts.tasks / (l.wallMs / 1000), 0)} spawns/s`)
+          continue
+        }
+        const m = new DispatchMesh(ctx, `c${c}r${r + 1}`)
+        try {
+          await m.up(opts.runners)
+          res.slots = m.runners.reduce((n, x) => n + (x.daemon.info.cores ?? 0), 0)
+          // connections, streams and caches warm up on the first tasks to each runner
+          const warm = await meshRound(ctx, m, c * 3, c)
+          const w0 = monotonicUs()
+          const mr = await meshRound(ctx, m, opts.tasks, c)
+          if (r === 0) profiles.push({ mesh: m, phase: `throughput, ${c} in flight`, window: [w0, monotonicUs()] })
+          series.mesh.push(mr)
+          console.log(`  round ${r + 1} mesh: ${fmtNum(mr.ok / (mr.wallMs / 1000), 1)} tasks/s (warm-up ${warm.ok}/${c * 3} ok; ${mr.ok} ok, ${mr.failures.length} failed${mr.notSent > 0 ? `, ${mr.notSent} not sent` : ''}; ${[...mr.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})`)
+        } finally {
+          await m.down()
+        }
       }
     }
   }
-  res.window[1] = monotonicUs()
   return res
 }
 
@@ -645,8 +705,10 @@ function renderCli (r: CliResult): string {
 Wall clock from spawn to exit of each command, ${r.runs} runs each after 2 unmeasured, the commands
 rotating. \`mesh push\` runs on the dispatcher's home and pins runner1 (it loads the CLI, talks to
 its daemon, which pushes to the runner's daemon). ${r.sshSkipped != null ? `ssh: skipped — ${r.sshSkipped}.` : `ssh: an OpenSSH server started by the benchmark on a free
-127.0.0.1 port (own host key and config, ed25519 client key, \`UsePAM no\`), \`ssh -F /dev/null -i KEY
--o BatchMode=yes -o StrictHostKeyChecking=no -p PORT root@127.0.0.1 true\`; the ControlMaster row runs
+127.0.0.1 port (own host key and config, ed25519 client key, \`UsePAM no\`, and \`SetEnv SHLVL=1\` so the remote
+bash does not source root's \`~/.bashrc\`, which bash does for sshd commands — root's rc here runs \`pyenv init\`, 0.2–0.5 s,
+a cost of this account, not of ssh), \`ssh -F /dev/null -i KEY -o BatchMode=yes -o StrictHostKeyChecking=no
+-p PORT root@127.0.0.1 true\`; the ControlMaster row runs
 the same with \`-o ControlMaster=no -o ControlPath=S\` against a persistent \`ssh -M -N\` master (what
 ControlPersist keeps), so it skips TCP, key exchange and authentication.`}
 
@@ -656,41 +718,59 @@ ${lines.length > 0 ? lines.join('; ') + '.' : ''}`
 }
 
 function renderThroughput (r: ThroughputResult): string {
-  const localRates = r.local.map(l => r.tasks / (l.wallMs / 1000))
-  const meshRates = r.mesh.map(x => x.ok / (x.wallMs / 1000))
-  const lr = summarize(localRates)
-  const mr = summarize(meshRates)
-  const localLat = summarize(r.local.flatMap(l => l.latency))
-  const meshLat = summarize(r.mesh.flatMap(x => x.latency))
-  const toSpawn = summarize(r.mesh.flatMap(x => x.toSpawn))
-  const failures = r.mesh.reduce((n, x) => n + x.failures.length, 0)
-  const byRunner = new Map<string, number>()
-  for (const x of r.mesh) for (const [k, v] of x.byRunner) byRunner.set(k, (byRunner.get(k) ?? 0) + v)
-  const cpu = new Map<string, number[]>()
-  for (const x of r.mesh) for (const c of x.cpuMsPerTask) cpu.set(c.name, [...(cpu.get(c.name) ?? []), c.ms])
-  const waited = r.mesh.flatMap(x => x.toSpawn).filter(ms => ms >= 400).length
-  const rate = (s: Summary): string[] => [fmtNum(s.median, s.median >= 100 ? 0 : 1), fmtNum(s.min, s.min >= 100 ? 0 : 1), fmtNum(s.max, s.max >= 100 ? 0 : 1)]
-  return `### 3. Throughput: ${r.tasks} no-op tasks, ${r.concurrency} in flight, over ${r.runners} runners
+  const rows: string[][] = []
+  const lines: string[] = []
+  const details: string[] = []
+  const rate = (x: number): string => fmtNum(x, x >= 100 ? 0 : 1)
+  for (const se of r.series) {
+    const localRates = se.local.map(l => r.tasks / (l.wallMs / 1000))
+    const meshRates = se.mesh.map(x => x.ok / (x.wallMs / 1000))
+    const lr = summarize(localRates)
+    const mr = summarize(meshRates)
+    const localLat = summarize(se.local.flatMap(l => l.latency))
+    const meshLat = summarize(se.mesh.flatMap(x => x.latency))
+    const failed = se.mesh.reduce((n, x) => n + x.failures.length, 0)
+    const notSent = se.mesh.reduce((n, x) => n + x.notSent, 0)
+    rows.push([`\`spawn('true')\`, local`, String(se.concurrency), String(se.local.length), rate(lr.median), rate(lr.min), rate(lr.max), fmtMs(localLat.median), fmtMs(localLat.p95), '0', '1.0×'])
+    rows.push([`mesh, ${r.runners} runners`, String(se.concurrency), String(se.mesh.length), rate(mr.median), rate(mr.min), rate(mr.max), fmtMs(meshLat.median), fmtMs(meshLat.p95),
+      `${failed}${notSent > 0 ? ` (+${notSent} not sent)` : ''}`, `1/${fmtNum(lr.median / mr.median, 0)}`])
+    const toSpawn = summarize(se.mesh.flatMap(x => x.toSpawn))
+    const waited = se.mesh.flatMap(x => x.toSpawn).filter(ms => ms >= 400).length
+    const byRunner = new Map<string, number>()
+    for (const x of se.mesh) for (const [k, v] of x.byRunner) byRunner.set(k, (byRunner.get(k) ?? 0) + v)
+    const cpu = new Map<string, number[]>()
+    for (const x of se.mesh) for (const c of x.cpuMsPerTask) if (Number.isFinite(c.ms)) cpu.set(c.name, [...(cpu.get(c.name) ?? []), c.ms])
+    const cpuSum = [...cpu.values()].reduce((n, v) => n + median(v), 0)
+    const broken = se.mesh.filter(x => x.failures.length > 0)
+    const okOnly = summarize(broken.map(x => x.ok / (x.lastOkMs / 1000)))
+    lines.push(`- **${se.concurrency} in flight: ${rate(mr.median)} tasks/s, ${ratio(lr.median, mr.median)} fewer than local spawns (${rate(lr.median)}/s).**
+  Spread over the runners: ${[...byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')}. \`submittedAt\` → \`startedAt\` per task: median ${fmtMs(toSpawn.median)},
+  p95 ${fmtMs(toSpawn.p95)}, max ${fmtMs(toSpawn.max)}; ${waited} of ${toSpawn.n} tasks waited ≥ 400 ms (the dispatcher tries placement again
+  every 500 ms when every runner it offered the task to said no). CPU per task (median over rounds):
+  ${[...cpu].map(([k, v]) => `${k} ${fmtNum(median(v), 1)} ms`).join(', ')} — ${fmtNum(cpuSum, 0)} ms in all, on ${r.slots > 0 ? 'a 2-core machine' : 'this machine'}.${broken.length > 0
+    ? `\n  ${broken.length} of ${se.mesh.length} rounds had failures (see notes), reported after ${broken.map(x => x.okBeforeFirstFailure).join(', ')} good tasks; a failing task
+  holds its slot for the 30 s wait limit, so those rounds end with a wait: counted until their last good task they ran
+  ${broken.map(x => rate(x.ok / (x.lastOkMs / 1000))).join(', ')} tasks/s (median ${rate(okOnly.median)}).`
+    : ''}`)
+    details.push(...se.mesh.map((x, i) => `- ${se.concurrency} in flight, round ${i + 1}: local ${rate(localRates[i] ?? NaN)}/s (${fmtS(se.local[i]?.wallMs ?? NaN)}); mesh ${rate(meshRates[i] ?? NaN)}/s (${fmtS(x.wallMs)}, ${x.ok} ok${x.failures.length > 0 ? `, ${x.failures.length} failed, the first after ${x.okBeforeFirstFailure} ok` : ''}${x.notSent > 0 ? `, ${x.notSent} not sent` : ''}; ${[...x.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})`))
+  }
+  return `### 3. Throughput: ${r.tasks} no-op tasks over ${r.runners} runners, a fixed number in flight
 
 ${r.runners} runners tagged \`${TAG}\` (the dispatcher has no tags, so it runs none itself); each task is
-\`{command:["true"]}\` pushed with \`tags: ["${TAG}"]\` over the dispatcher's control socket, ${r.concurrency} at a time, a new
-one as soon as one ends. Baseline: ${r.tasks} \`spawn('true')\` from Node, ${r.concurrency} at a time. ${r.mesh.length} rounds of
-each, alternating (after ${r.concurrency * 3} unmeasured tasks). A task asks for 1 core (the schema's minimum) and the
-runners have ${r.slots} cores in all, so ${r.concurrency > r.slots ? `${r.concurrency} in flight is more than the mesh can run at once: the surplus waits for a free slot` : `${r.concurrency} in flight fit at once`}.
+\`{command:["true"]}\` pushed with \`tags: ["${TAG}"]\` over the dispatcher's control socket, a new one as soon as one
+ends. Baseline: ${r.tasks} \`spawn('true')\` from Node with the same number in flight. Rounds of each alternate; **every mesh
+round runs on a mesh started for it** (after ${r.series.map(x => x.concurrency * 3).join('/')} unmeasured tasks), because a rejected offer
+leaks a push stream (see the findings), so a long-lived mesh would measure the damage of the rounds before.
+A round stops sending after ${STOP_AFTER_FAILURES} failed tasks. A task asks for 1 core (the schema's minimum) and the runners
+have ${r.slots} cores in all, so up to ${r.slots} tasks can run at once; more in flight wait for a free slot.
 
-${mdTable(['what', 'rounds', 'tasks/s median', 'min', 'max', 'per task: median', 'p95', 'max', 'median ÷ local'], [
-    ['`spawn(\'true\')`, local', String(r.local.length), ...rate(lr), fmtMs(localLat.median), fmtMs(localLat.p95), fmtMs(localLat.max), '1.0×'],
-    [`mesh, ${r.runners} runners`, String(r.mesh.length), ...rate(mr), fmtMs(meshLat.median), fmtMs(meshLat.p95), fmtMs(meshLat.max), `1/${fmtNum(lr.median / mr.median, 0)}`]
-  ])}
+${mdTable(['what', 'in flight', 'rounds', 'tasks/s median', 'min', 'max', 'per task: median', 'p95', 'failed', 'median ÷ local'], rows)}
 
-**The mesh runs ${fmtNum(mr.median, 1)} no-op tasks/s, ${ratio(lr.median, mr.median)} fewer than local spawns (${fmtNum(lr.median, 0)}/s)**${failures > 0 ? `; ${failures} task(s) did not succeed (see notes)` : ''}.
-Spread: ${[...byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')}. \`submittedAt\` → \`startedAt\` per task:
-median ${fmtMs(toSpawn.median)}, p95 ${fmtMs(toSpawn.p95)}, max ${fmtMs(toSpawn.max)}; ${waited} of ${toSpawn.n} waited ≥ 400 ms (the dispatcher retries
-placement every 500 ms when no runner takes the task). CPU per task (median over rounds): ${[...cpu].map(([k, v]) => `${k} ${fmtNum(median(v), 1)} ms`).join(', ')}.
+${lines.join('\n')}
 
 <details><summary>every round</summary>
 
-${r.mesh.map((x, i) => `- round ${i + 1}: local ${fmtNum(localRates[i] ?? NaN, 0)}/s (${fmtS(r.local[i]?.wallMs ?? NaN)}); mesh ${fmtNum(meshRates[i] ?? NaN, 1)}/s (${fmtS(x.wallMs)}, ${x.ok} ok${x.failures.length > 0 ? `, ${x.failures.length} failed` : ''}; ${[...x.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})`).join('\n')}
+${details.join('\n')}
 
 </details>`
 }
@@ -756,10 +836,23 @@ function failureNotes (r: Results): string[] {
   }
   if (r.latency != null) list('latency', r.latency.failures)
   if (r.cli != null) for (const s of r.cli.series) list(`cli ${s.cmd.key}`, s.failures)
-  if (r.throughput != null) list('throughput', r.throughput.mesh.flatMap(x => x.failures))
+  for (const se of r.throughput?.series ?? []) list(`throughput, ${se.concurrency} in flight`, se.mesh.flatMap(x => x.failures))
+  const all = [...(r.latency?.failures ?? []), ...(r.throughput?.series ?? []).flatMap(se => se.mesh.flatMap(x => x.failures))]
+  if (all.some(f => f.includes('Too many outbound protocol streams') || f.includes('Cannot write to a stream that is closed'))) {
+    out.push('the push failures above are the push-stream leak: when a runner rejects an offer (full), `PushService.push` ' +
+      '(src/protocols/push/push.ts) returns without closing or aborting its stream, so the stream stays open on the connection; after 64 ' +
+      '(the per-protocol stream limit) every push to that runner fails — "Cannot write to a stream that is closed" (the runner resets ' +
+      'the 65th inbound stream), then "Too many outbound protocol streams … 65/64" — until the connection is replaced')
+  }
+  if (all.some(f => f.includes('was already received (replay)'))) {
+    out.push('"was already received (replay)": the runners\' replay guard (src/node/trust/replay-guard.ts, called from ' +
+      'src/node/membership/offer-auth.ts) consumes the offer\'s task id when it verifies the offer, before the runner decides ' +
+      'whether it has room; after a "full" refusal the dispatcher offers the same task again 500 ms later and every runner ' +
+      'that saw it refuses it as a replay, so the task fails with exit 3 at the wait limit')
+  }
   if (r.latency != null) {
     const med = median(r.latency.remote)
-    if (med > SLOW_REMOTE_MS) out.push(`a remote no-op takes ${fmtMs(med)} (median), more than ${SLOW_REMOTE_MS} ms: see the stage table above for where`)
+    if (med > SLOW_REMOTE_MS) out.push(`a remote no-op takes ${fmtMs(med)} (median), more than ${SLOW_REMOTE_MS} ms: the stage table says where; \`--cpu-prof\` adds the daemons' CPU profiles to the report`)
   }
   return out
 }
@@ -796,71 +889,78 @@ async function main (argv: string[]): Promise<number> {
   const facts = machineFacts(REPO_ROOT)
   const loadStart = loadavg()
   console.log(`bench:dispatch: ${facts.nproc} cores, Node ${facts.node}, load ${loadStart.map(x => x.toFixed(2)).join(' ')}; work dir ${workdir}`)
-  const m = new DispatchMesh(ctx)
+  const meshes: DispatchMesh[] = []
+  const profileWindows: ProfileWindow[] = []
   let sshd: Sshd | undefined
   let master: SshMaster | undefined
   try {
     const key = await mesh(['swarm-key', '--out', ctx.swarmKey], { reaper })
     if (key.code !== 0) throw new Error(`mesh swarm-key failed: ${key.stderr.trim()}`)
-    await m.up(opts.runners)
+    const ver = await run('ssh', ['-V'], { reaper }).catch(() => undefined)
     const results: Results = {
       facts,
-      sshVersion: '',
+      sshVersion: ver != null ? (ver.stderr.trim().split(',')[0] ?? '').trim() || 'ssh ?' : 'no ssh',
       argv,
       load: { start: loadStart, end: [] },
-      runnerCores: m.runners.map(r => r.daemon.info.cores ?? 0),
+      runnerCores: [],
       notes: ctx.notes,
       logs: new Map(),
       profiles: [],
       durationMs: 0
     }
-    const ver = await run('ssh', ['-V'], { reaper }).catch(() => undefined)
-    results.sshVersion = ver != null ? (ver.stderr.trim().split(',')[0] ?? '').trim() || 'ssh ?' : 'no ssh'
 
-    if (opts.only.has('latency')) results.latency = await latency(m, opts.latencyTasks, opts.warmup)
-    if (opts.only.has('cli')) {
-      let skipped = sshProblem()
-      if (skipped == null) {
-        try {
-          const dir = join(workdir, 'sshd')
-          await mkdir(dir, { mode: 0o700 })
-          sshd = await startSshd({ dir, reaper })
-          master = await startSshMaster(sshd, reaper)
-          console.log(`\n[ssh] sshd on 127.0.0.1:${sshd.port} (pid ${sshd.pid}), ControlMaster up`)
-        } catch (err) {
-          skipped = `the sshd could not be used: ${(err as Error).message.split('\n')[0] ?? ''}`
-          ctx.notes.push(`ssh baseline skipped: ${(err as Error).message}`)
-        }
+    if (opts.only.has('latency') || opts.only.has('cli')) {
+      const m = new DispatchMesh(ctx, 'main')
+      meshes.push(m)
+      await m.up(opts.runners)
+      results.runnerCores = m.runners.map(r => r.daemon.info.cores ?? 0)
+      if (opts.only.has('latency')) {
+        results.latency = await latency(ctx, m, opts.latencyTasks, opts.warmup)
+        profileWindows.push({ mesh: m, phase: 'latency', window: results.latency.window })
       }
-      results.cli = await cliPhase(ctx, m, opts.cliRuns, { ...(sshd != null ? { sshd } : {}), ...(master != null ? { master } : {}), ...(skipped != null ? { skipped } : {}) })
-      await master?.stop()
-      await sshd?.stop()
+      if (opts.only.has('cli')) {
+        let skipped = sshProblem()
+        if (skipped == null) {
+          try {
+            const dir = join(workdir, 'sshd')
+            await mkdir(dir, { mode: 0o700 })
+            sshd = await startSshd({ dir, reaper })
+            master = await startSshMaster(sshd, reaper)
+            console.log(`\n[ssh] sshd on 127.0.0.1:${sshd.port} (pid ${sshd.pid}), ControlMaster up`)
+          } catch (err) {
+            skipped = `the sshd could not be used: ${(err as Error).message.split('\n')[0] ?? ''}`
+            ctx.notes.push(`ssh baseline skipped: ${(err as Error).message}`)
+          }
+        }
+        results.cli = await cliPhase(ctx, m, opts.cliRuns, { ...(sshd != null ? { sshd } : {}), ...(master != null ? { master } : {}), ...(skipped != null ? { skipped } : {}) })
+        await master?.stop()
+        await sshd?.stop()
+      }
+      await m.down()
     }
-    if (opts.only.has('throughput')) results.throughput = await throughput(m, opts.tasks, opts.concurrency, opts.rounds)
+    if (opts.only.has('throughput')) {
+      const tp = results.throughput = await throughput(ctx, opts, profileWindows)
+      if (results.runnerCores.length === 0) results.runnerCores = Array.from({ length: opts.runners }, () => tp.slots / opts.runners)
+    }
     results.load.end = loadavg()
 
-    await m.down()
-    results.logs = warnings(m.logFiles())
+    results.logs = warnings(readdirSync(workdir).map(d => join(workdir, d, 'daemon.log')))
     if (opts.cpuProf) {
-      for (const mem of m.members) {
-        const dir = join(workdir, 'prof', mem.name)
-        const file = existsSync(dir) ? readdirSync(dir).find(f => f.endsWith('.cpuprofile')) : undefined
-        if (file == null) {
-          ctx.notes.push(`no CPU profile was written for ${mem.name}`)
-          continue
-        }
-        const windows: Array<[string, [number, number] | undefined]> = [
-          ['latency', results.latency?.window],
-          ['throughput', results.throughput?.window]
-        ]
-        for (const [phase, w] of windows) {
-          if (w == null) continue
-          results.profiles.push({ name: mem.name, phase, file: join(dir, file), summary: summarizeProfile(join(dir, file), 20, w) })
+      for (const pw of profileWindows) {
+        for (const mem of pw.mesh.members) {
+          const dir = pw.mesh.profDir(mem.name)
+          const file = existsSync(dir) ? readdirSync(dir).find(f => f.endsWith('.cpuprofile')) : undefined
+          if (file == null) {
+            ctx.notes.push(`no CPU profile was written for ${pw.mesh.label}-${mem.name}`)
+            continue
+          }
+          results.profiles.push({ name: mem.name, phase: pw.phase, file: join(dir, file), summary: summarizeProfile(join(dir, file), 20, pw.window) })
         }
       }
     }
     ctx.notes.unshift(...failureNotes(results))
     results.durationMs = performance.now() - started
+    checkInterrupted(ctx)
     const section = render(results, opts)
     console.log(`\n${section}\n`)
     if (opts.write) {
@@ -869,7 +969,7 @@ async function main (argv: string[]): Promise<number> {
     }
     return 0
   } catch (err) {
-    if (reaper.interrupted) return new Promise<number>(() => {})
+    if (reaper.interrupted || err instanceof Interrupted) return new Promise<number>(() => {})
     console.error(`\nbench:dispatch failed: ${(err as Error).stack ?? String(err)}`)
     keep = true
     return 1
@@ -877,7 +977,7 @@ async function main (argv: string[]): Promise<number> {
     if (!reaper.interrupted) {
       await master?.stop()
       await sshd?.stop()
-      await m.down()
+      for (const m of meshes) await m.down()
       await reaper.cleanup()
     }
   }

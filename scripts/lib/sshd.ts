@@ -111,6 +111,10 @@ export async function startSshd (opts: SshdOptions): Promise<Sshd> {
     'MaxStartups 100:30:200',
     'MaxSessions 100',
     'LogLevel ERROR',
+    // bash sources ~/.bashrc for a command sshd runs when it is a top-level shell (SHLVL unset);
+    // with SHLVL=1 it is not: the baseline measures ssh, not the account's rc file (root's here
+    // runs `pyenv init`, 0.2–0.5 s)
+    'SetEnv SHLVL=1',
     ''
   ].join('\n'), { mode: 0o600 })
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
@@ -29,6 +30,8 @@ export type MeshServices = {
 }
 
 export type MeshLibp2p = Libp2p<MeshServices>
+
+const EMPTY = new Uint8Array(0)
 
 export interface MeshLibp2pInit {
   privateKey: PrivateKey
@@ -95,6 +98,11 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         allowPublishToZeroTopicPeers: true,
         // many daemons on one IP (loopback, NAT) would otherwise be graylisted and receive nothing
         scoreParams: { IPColocationFactorWeight: 0 },
+        // dedupe before validation: without it every copy of a message (one per mesh neighbour) has
+        // its signature verified, which was most of an idle daemon's CPU. The id covers the whole
+        // raw message, so a forged copy cannot shadow the genuine one.
+        fastMsgIdFn: msg => createHash('sha256').update(msg.from ?? EMPTY).update(msg.seqno ?? EMPTY)
+          .update(msg.data ?? EMPTY).update(msg.signature ?? EMPTY).digest('base64'),
         emitSelf: false
       })
     }

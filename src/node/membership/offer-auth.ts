@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { ReplayGuard, signTask, verifyTask } from '../trust/index.js'
 import type { OfferAuth, TaskOffer } from '../../protocols/push/index.js'
 import type { KvStore } from '../trust/index.js'
@@ -45,7 +46,10 @@ export function offerAuth (init: OfferAuthInit): OfferAuth {
   }
 }
 
-/** The id a signed offer claims: one per task attempt, so a retry is not taken for a replay. */
+/**
+ * The id a signed offer claims. Each signing is a new claim: a dispatcher that offers the same
+ * attempt again after a refusal (runner full) is not replaying; a captured envelope sent twice is.
+ */
 function claimId (offer: TaskOffer): string {
-  return `${offer.id}.${offer.attempt}`
+  return `${offer.id}.${offer.attempt}.${randomBytes(6).toString('hex')}`
 }

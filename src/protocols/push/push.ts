@@ -43,7 +43,11 @@ export class PushService implements Push {
       const { auth, cert } = await this.init.auth.sign(body, offer)
       await f.writeJson({ body: new TextDecoder().decode(body), auth, cert }, { signal })
       const reply = await f.readJson(this.validators.offerReply, 'offer reply', { signal })
-      if (reply.status === 'rejected') return { ...reply, sentFiles: 0 }
+      if (reply.status === 'rejected') {
+        // close our side too: a stream left open counts against the per-protocol stream limit
+        await stream.close({ signal })
+        return { ...reply, sentFiles: 0 }
+      }
       for (const sha of reply.missing) {
         const file = offer.files.find(x => x.sha256 === sha)
         if (file == null) throw new Error(`runner asked for a file not in the offer (${sha.slice(0, 12)}…)`)
