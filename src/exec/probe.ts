@@ -3,9 +3,8 @@
  * executor gives can be tested without systemd or a container engine on the test machine.
  */
 import { execFile } from 'node:child_process'
-import { constants as fsConstants } from 'node:fs'
 import { access, readFile } from 'node:fs/promises'
-import { delimiter, isAbsolute, join } from 'node:path'
+import { findExecutable } from '../node/capabilities/index.js'
 import { PROBE_MAX_OUTPUT_BYTES } from './constants.js'
 
 export interface ProbeResult {
@@ -30,20 +29,7 @@ export interface HostProbe {
 /** The real host; `path` defaults to the daemon's PATH. */
 export function hostProbe (path = process.env.PATH ?? ''): HostProbe {
   return {
-    which: async (name) => {
-      for (const dir of path.split(delimiter)) {
-        // an empty or relative entry means "the current directory": never trust it for a probe
-        if (dir === '' || !isAbsolute(dir)) continue
-        const candidate = join(dir, name)
-        try {
-          await access(candidate, fsConstants.X_OK)
-          return candidate
-        } catch {
-          // keep looking
-        }
-      }
-      return undefined
-    },
+    which: async (name) => findExecutable(name, path),
     exists: async (file) => await access(file).then(() => true, () => false),
     readFile: async (file) => await readFile(file, 'utf8').catch(() => undefined),
     run: runProbe

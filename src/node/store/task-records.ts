@@ -1,4 +1,5 @@
 import { errorMessage } from '../../errors.js'
+import { serial } from '../serial.js'
 import { createRecordValidator, FINAL_STATES, supersedes } from '../../protocols/results/index.js'
 import type { TaskRecord, TaskState } from '../../protocols/results/index.js'
 import type { Logger } from '../logger.js'
@@ -32,7 +33,7 @@ export class TaskRecords {
   private readonly listeners = new Set<Listener>()
   private readonly validate = createRecordValidator()
   /** serialises writes so read-compare-write of one id never interleaves */
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly serial = serial()
   corrupt = 0
 
   constructor (db: RecordDb, log: Logger, init: TaskRecordsInit = {}) {
@@ -50,7 +51,7 @@ export class TaskRecords {
 
   /** Stores the record if it supersedes what is held; returns whether it did. */
   async put (record: TaskRecord): Promise<boolean> {
-    const run = this.chain.then(async () => {
+    return this.serial(async () => {
       const current = await this.get(record.id)
       if (!supersedes(current, record)) return false
       await this.db.put(record.id, JSON.stringify(record))
@@ -59,8 +60,6 @@ export class TaskRecords {
       await this.prune()
       return true
     })
-    this.chain = run.catch(() => {})
-    return run
   }
 
   async get (id: string): Promise<TaskRecord | undefined> {

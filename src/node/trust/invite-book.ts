@@ -5,6 +5,7 @@
  *
  *   store: sha256(secret) hex → { tags, roles, expiresAt, usedBy, usedAt }
  */
+import { serial } from '../serial.js'
 import { hashSecret } from './invite.js'
 import type { InviteGrant } from './invite.js'
 import type { KvStore, Verdict } from './types.js'
@@ -17,7 +18,7 @@ interface Entry extends InviteGrant {
 export class InviteBook {
   private readonly db: KvStore
   /** serialises redeem, so one secret raced by two peers goes to one of them */
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly serial = serial()
 
   constructor (db: KvStore) {
     this.db = db
@@ -54,11 +55,6 @@ export class InviteBook {
     })
   }
 
-  private async serial<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn)
-    this.chain = run.catch(() => {})
-    return run
-  }
 }
 
 /** Entries are only written by add/redeem; an unreadable one is treated as absent. */

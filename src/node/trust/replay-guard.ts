@@ -5,6 +5,7 @@
  *
  *   store: taskId → expiresAt (ms since epoch, decimal)
  */
+import { serial } from '../serial.js'
 import type { KvStore, Verdict } from './types.js'
 
 export interface ReplayGuardInit {
@@ -19,7 +20,7 @@ export class ReplayGuard {
   private readonly pruneEvery: number
   private admitted = 0
   /** serialises check-then-write, so two copies of one task arriving together admit only one */
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly serial = serial()
 
   constructor (db: KvStore, init: ReplayGuardInit = {}) {
     this.db = db
@@ -60,11 +61,6 @@ export class ReplayGuard {
     return stale.length
   }
 
-  private async serial<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn)
-    this.chain = run.catch(() => {})
-    return run
-  }
 }
 
 function parseExpiry (value: string | undefined): number | undefined {
