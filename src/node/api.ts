@@ -1,6 +1,6 @@
 import { MeshError } from '../errors.js'
 import { FINAL_STATES } from '../protocols/results/index.js'
-import { mergeCliTags, parseTaskFile } from './task/index.js'
+import { createTaskValidator, mergeCliTags, parseTaskFile } from './task/index.js'
 import type { ControlHandler } from './control/index.js'
 import type { Daemon } from './daemon.js'
 import type { DispatchEvent } from './dispatch/index.js'
@@ -38,6 +38,8 @@ function taskId (params: unknown): string {
 
 /** The daemon's control-socket methods; each validates its params and calls one daemon part. */
 export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
+  // compiling the task schema costs ~20 ms: once per daemon, not once per push
+  const validator = createTaskValidator()
   return {
     id: async () => d.info(),
     peers: async (params, ctx) => {
@@ -52,7 +54,7 @@ export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
     push: async function * (params, ctx): AsyncGenerator<DispatchEvent> {
       const p = obj(params) as unknown as PushParams
       if (typeof p.text !== 'string' || typeof p.name !== 'string' || typeof p.baseDir !== 'string') throw new MeshError('bad push request', 2)
-      const spec = mergeCliTags(parseTaskFile(p.text, p.name, { baseDir: p.baseDir }), Array.isArray(p.tags) ? p.tags : [])
+      const spec = mergeCliTags(parseTaskFile(p.text, p.name, { baseDir: p.baseDir, validator }), Array.isArray(p.tags) ? p.tags : [])
       const dispatcher = d.tasks().dispatcher
       const id = await dispatcher.submit({
         spec,
