@@ -11,7 +11,7 @@
  *      started here on a loopback port, plain and over a ControlMaster connection, and `node -e 0`.
  *   3. throughput — M no-op tasks with tag `bench`, C in flight, spread over the runners, against
  *      `true` spawned from Node with the same concurrency; rounds alternate, and every mesh round
- *      runs on a freshly started mesh (a rejected offer leaks a push stream; see the report).
+ *      runs on a freshly started mesh, so one round's leftovers cannot slow the next.
  *
  * Rewrites the section between <!-- bench:dispatch:start --> and <!-- bench:dispatch:end --> of
  * BENCHMARKS.md (creating the file if needed).
@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { loadavg, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -564,9 +564,9 @@ interface ProfileWindow {
 }
 
 /**
- * Every mesh round runs on a mesh started for it: a rejected offer leaves a push stream open, and
- * after 64 per runner connection no push reaches that runner again, so a long-lived mesh would
- * measure the damage of the rounds before it.
+ * Every mesh round runs on a mesh started for it, so one round's leftovers cannot slow the next
+ * (found the hard way: rejected offers used to leave their push streams open, and after 64 on a
+ * connection no push reached that runner again).
  */
 async function throughput (ctx: Ctx, opts: Options, profiles: ProfileWindow[]): Promise<ThroughputResult> {
   const res: ThroughputResult = { tasks: opts.tasks, runners: opts.runners, slots: 0, series: [] }
@@ -636,7 +636,10 @@ Node ${facts.node}, Linux ${facts.kernel}, ${facts.date.slice(0, 10)}.
 `
 }
 
-const ratio = (a: number, b: number): string => `${fmtNum(a / b, a / b >= 10 ? 0 : 1)}×`
+const ratio = (a: number, b: number): string => {
+  const x = a / b
+  return `${fmtNum(x, x >= 10 ? 0 : x >= 0.1 ? 1 : 2)}×`
+}
 
 function row (label: string, s: Summary, extra: string[] = []): string[] {
   return [label, String(s.n), fmtMs(s.median), fmtMs(s.p95), fmtMs(s.min), fmtMs(s.max), ...extra]
@@ -747,7 +750,8 @@ function renderThroughput (r: ThroughputResult): string {
   Spread over the runners: ${[...byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')}. \`submittedAt\` → \`startedAt\` per task: median ${fmtMs(toSpawn.median)},
   p95 ${fmtMs(toSpawn.p95)}, max ${fmtMs(toSpawn.max)}; ${waited} of ${toSpawn.n} tasks waited ≥ 400 ms (the dispatcher tries placement again
   every 500 ms when every runner it offered the task to said no). CPU per task (median over rounds):
-  ${[...cpu].map(([k, v]) => `${k} ${fmtNum(median(v), 1)} ms`).join(', ')} — ${fmtNum(cpuSum, 0)} ms in all, on ${r.slots > 0 ? 'a 2-core machine' : 'this machine'}.${broken.length > 0
+  ${[...cpu].map(([k, v]) => `${k} ${fmtNum(median(v), 1)} ms`).join(', ')} — ${fmtNum(cpuSum, 0)} ms in all, so ${availableParallelism()} cores cap this mesh
+  at about ${fmtNum(availableParallelism() * 1000 / cpuSum, 0)} tasks/s whatever the concurrency.${broken.length > 0
     ? `\n  ${broken.length} of ${se.mesh.length} rounds had failures (see notes), reported after ${broken.map(x => x.okBeforeFirstFailure).join(', ')} good tasks; a failing task
   holds its slot for the 30 s wait limit, so those rounds end with a wait: counted until their last good task they ran
   ${broken.map(x => rate(x.ok / (x.lastOkMs / 1000))).join(', ')} tasks/s (median ${rate(okOnly.median)}).`
@@ -759,8 +763,8 @@ function renderThroughput (r: ThroughputResult): string {
 ${r.runners} runners tagged \`${TAG}\` (the dispatcher has no tags, so it runs none itself); each task is
 \`{command:["true"]}\` pushed with \`tags: ["${TAG}"]\` over the dispatcher's control socket, a new one as soon as one
 ends. Baseline: ${r.tasks} \`spawn('true')\` from Node with the same number in flight. Rounds of each alternate; **every mesh
-round runs on a mesh started for it** (after ${r.series.map(x => x.concurrency * 3).join('/')} unmeasured tasks), because a rejected offer
-leaks a push stream (see the findings), so a long-lived mesh would measure the damage of the rounds before.
+round runs on a mesh started for it** (after ${r.series.map(x => x.concurrency * 3).join('/')} unmeasured tasks), so what one round leaves behind (open
+streams, stored records, a broken connection) cannot slow the next.
 A round stops sending after ${STOP_AFTER_FAILURES} failed tasks. A task asks for 1 core (the schema's minimum) and the runners
 have ${r.slots} cores in all, so up to ${r.slots} tasks can run at once; more in flight wait for a free slot.
 

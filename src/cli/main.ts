@@ -37,7 +37,8 @@ export async function createProgram (ctx: CliContext, argv: string[] = []): Prom
     .showHelpAfterError('(run with --help for usage)')
     .version(meshVersion(), '-V, --version')
   const named = argv.find(a => !a.startsWith('-'))
-  const loaders = named != null && COMMANDS[named] != null ? [COMMANDS[named]] : Object.values(COMMANDS)
+  const versionOnly = named == null && argv.some(a => a === '-V' || a === '--version')
+  const loaders = versionOnly ? [] : named != null && COMMANDS[named] != null ? [COMMANDS[named]] : Object.values(COMMANDS)
   for (const register of await Promise.all(loaders.map(async load => load()))) register(program, ctx)
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: s => { ctx.io.out(s) }, writeErr: s => { ctx.io.err(s) } })
   return program

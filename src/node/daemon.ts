@@ -241,6 +241,7 @@ export class Daemon {
       cert: authority.cert,
       admit: async advert => authority.admit(advert),
       isMember: id => authority.isMember(id),
+      canDispatch: id => authority.canDispatch(id),
       denied: id => authority.denied(id),
       auth: offerAuth({
         privateKey,
@@ -425,7 +426,10 @@ export class Daemon {
     const records = new TaskRecords(levelRecordDb(this.db.sublevel<string, string>('records', {})), log)
     await records.load()
     const membership = this.membership
-    const results = resultsTopic({ onRecord: record => { void records.put(record) }, authorise: signer => membership.isMember(signer) })({ privateKey, pubsub: node.services.pubsub, log })
+    const results = resultsTopic({
+      // a record arriving while the daemon stops may find the database closed: nothing to keep then
+      onRecord: record => { records.put(record).catch((err: unknown) => { log.debug({ component: 'results', reason: errorMessage(err) }, 'record not stored') }) },
+      authorise: signer => membership.isMember(signer) })({ privateKey, pubsub: node.services.pubsub, log })
     results.start()
     const publish = async (record: TaskRecord): Promise<void> => {
       await records.put(record)
@@ -446,7 +450,8 @@ export class Daemon {
       log
     })
     const push = pushProtocol({ handler: runner, auth: membership.auth })({ node, log })
-    const logs = logsProtocol({ provider: (id, follow, signal) => runner.logs(id, follow, signal) })({ node, log })
+    // only members read task output
+    const logs = logsProtocol({ provider: (id, follow, signal, from) => membership.isMember(from) == null ? runner.logs(id, follow, signal) : undefined })({ node, log })
     const dispatcher = new Dispatcher({
       peerId: self,
       name: () => config.name,
@@ -463,7 +468,11 @@ export class Daemon {
       log
     })
     const cancel = cancelProtocol({
-      handler: async (id) => {
+      handler: async (id, from) => {
+        // a task's own dispatcher may cancel it; anyone else needs the dispatch role
+        const record = await records.get(id)
+        const refused = record?.dispatcher === from ? membership.isMember(from) : membership.canDispatch(from)
+        if (refused != null) return { status: 'unknown', message: `cancel refused: ${refused}` }
         if (await dispatcher.cancelQueued(id)) return { status: 'cancelled', message: `task ${id} cancelled while queued` }
         return runner.cancel(id)
       }
@@ -521,8 +530,11 @@ export class Daemon {
     const record = await records.get(id)
     if (record == null) throw new MeshError(`no task ${id} is known to this node`)
     if (FINAL_STATES.has(record.state)) return { status: 'finished', message: `task ${id} already ended: ${record.state}` }
-    const holder = record.runner ?? record.dispatcher
-    if (holder === this.node?.peerId.toString()) return { status: 'unknown', message: `task ${id} is not held here any more` }
+    const self = this.node?.peerId.toString()
+    const holders = record.runner != null ? [record.runner] : dispatcher.runnersOf(id).length > 0 ? dispatcher.runnersOf(id) : [record.dispatcher]
+    if (holders.length === 1 && holders[0] === self) return { status: 'unknown', message: `task ${id} is not held here any more` }
+    if (holders.includes(self ?? '')) return runner.cancel(id)
+    const holder = holders[0] ?? record.dispatcher
     try {
       return await cancel.request(peerIdFromString(holder), id)
     } catch (err) {

@@ -64,6 +64,8 @@ interface Placement { id: string, runner: string, runnerName: string, numaNode: 
 
 interface Job extends QueuedJob {
   placed: Promise<Placement[]>
+  /** set once placement succeeded: from then on cancelling means asking the runners */
+  placements?: Placement[]
   controller: AbortController
 }
 
@@ -99,6 +101,10 @@ export class Dispatcher {
 
   /** Stages and queues a task; placement goes on in the background, also without a watcher. */
   async submit (request: DispatchRequest): Promise<string> {
+    if (request.target != null) {
+      // a bad --target is a usage error now, not a task that sits queued
+      request = { ...request, target: { ...request.target, peer: this.resolvePeer(request.target.peer, [this.c.self(), ...this.candidates()]) } }
+    }
     const files = await stageFiles(request.spec.files)
     const id = newTaskId()
     const submittedAt = new Date().toISOString()
@@ -112,7 +118,17 @@ export class Dispatcher {
   }
 
   private run (job: Job): void {
-    job.placed = this.place(job)
+    job.placed = this.place(job).catch(async (err: unknown) => {
+      // every way out of placement ends in a final record, except a daemon stopping (it resumes)
+      const stopping = this.controller.signal.aborted
+      const cancelled = job.controller.signal.aborted
+      if (!stopping && !cancelled && (err as MeshError).exitCode !== 3) {
+        await this.c.publish({ ...this.dispatcherRecord(job, job.id, 'rejected', null), error: `dispatch failed: ${errorMessage(err)}`.slice(0, 2000), finishedAt: new Date().toISOString() })
+          .catch(() => {})
+      }
+      throw err
+    })
+    job.placed.then(p => { job.placements = p }, () => {})
     // leaves the queue once placed, refused or cancelled; a daemon stopping keeps it for next start
     job.placed.then(
       async () => this.c.queue.del(job.id),
@@ -122,10 +138,16 @@ export class Dispatcher {
     this.jobs.set(job.id, job)
   }
 
+  /** Runners a task (or each task of a --all group) was placed on by this node, if known. */
+  runnersOf (id: string): string[] {
+    const group = this.jobs.get(id)?.placements ?? [...this.jobs.values()].flatMap(j => j.placements ?? []).filter(p => p.id === id)
+    return group.map(p => p.runner)
+  }
+
   /** Cancels a task still waiting for a runner; false when this node holds no such queued task. */
   async cancelQueued (id: string): Promise<boolean> {
     const job = this.jobs.get(id)
-    if (job == null || job.controller.signal.aborted) return false
+    if (job == null || job.controller.signal.aborted || job.placements != null) return false
     const record = await this.c.records.get(id)
     if (record != null && record.state !== 'queued') return false
     job.controller.abort(new MeshError(`task ${id} was cancelled before it was placed`, 130))
@@ -155,7 +177,9 @@ export class Dispatcher {
         const placed = all ? await this.pushAll(job, result.choices, candidates, rejections) : await this.pushFirst(job, result.choices, candidates, rejections)
         if (placed.length > 0) return placed
       }
-      lastReasons = [formatExclusions(result.excluded), ...rejections].filter(s => s !== '').join('; ')
+      // formatExclusions says "no peer can take the task: …"; keep only the reasons
+      const excluded = result.excluded.length > 0 ? formatExclusions(result.excluded).replace(/^no peer can take the task: /, '') : ''
+      lastReasons = [excluded, ...rejections].filter(s => s !== '').join('; ')
       if (Date.now() >= deadline) break
       await sleep(RETRY_EVERY_MS, undefined, { signal }).catch(() => {})
     }
@@ -185,7 +209,7 @@ export class Dispatcher {
     const source = fileSource(job.files)
     const reply = choice.peerId === this.c.peerId
       ? await pushLocal(this.c.local, this.c.auth, offer, source, this.c.peerId)
-      : await this.c.push.push(peerIdFromString(choice.peerId), offer, source, { signal: job.controller.signal })
+      : await this.c.push.push(peerIdFromString(choice.peerId), offer, source, { signal: AbortSignal.any([this.controller.signal, job.controller.signal]) })
     const runnerName = candidates.find(x => x.peerId === choice.peerId)?.name ?? choice.peerId
     if (reply.status === 'accepted') {
       this.c.log.info({ component: 'dispatch', task: id, peer: choice.peerId, numa: reply.numaNode, sentFiles: reply.sentFiles }, 'task placed')

@@ -80,6 +80,12 @@ export class AuthorityMembership implements Omit<Membership, 'auth'> {
     return this.deny.has(peerId) ? `${peerId} is revoked` : null
   }
 
+  canDispatch (peerId: string): string | null {
+    const refused = this.isMember(peerId)
+    if (refused != null || peerId === this.init.self) return refused
+    return hasRole(this.members.get(peerId)!.cert, 'dispatch') ? null : `${peerId} lacks the dispatch role`
+  }
+
   denied (peerId: string): boolean {
     return this.deny.has(peerId)
   }
@@ -96,7 +102,12 @@ export class AuthorityMembership implements Omit<Membership, 'auth'> {
   private async check (certB64: string | null, peerId: string): Promise<string | null> {
     if (certB64 == null || certB64 === '') return `peer ${peerId} presents no certificate`
     const known = this.members.get(peerId)
-    if (known != null && known.bytes !== certB64) this.members.delete(peerId)
+    if (known != null && known.bytes === certB64) {
+      // same bytes as already verified: only time and revocation can have changed
+      if (this.now() >= Date.parse(known.cert.notAfter)) return `certificate expired at ${known.cert.notAfter}`
+      return this.deny.has(peerId) ? `peer ${peerId} is revoked` : null
+    }
+    if (known != null) this.members.delete(peerId)
     const verdict = await verifyCertificate(Buffer.from(certB64, 'base64'), {
       authorities: this.init.authorities,
       peerId,
@@ -137,6 +148,7 @@ export class AuthorityMembership implements Omit<Membership, 'auth'> {
 
   private note (peerId: string, reason: string): string {
     if (this.logged.get(peerId) !== reason) {
+      if (this.logged.size > 10_000) this.logged.clear()
       this.logged.set(peerId, reason)
       this.init.log.warn({ component: 'membership', peer: peerId, reason }, 'peer refused')
     }

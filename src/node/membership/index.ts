@@ -13,8 +13,10 @@ export interface Membership {
   readonly cert: string | undefined
   /** heartbeat check: why the advert is refused, or null; may narrow `advert.tags` to the certificate's */
   admit: (advert: Advert) => string | null | Promise<string | null>
-  /** may this peer's signed records (results) be believed? */
+  /** may this peer's signed records (results) be believed, may it read logs? */
   isMember: (peerId: string) => string | null
+  /** may this peer control others' tasks (cancel)? a member with the dispatch role */
+  canDispatch: (peerId: string) => string | null
   /** peers refused at the transport */
   denied: (peerId: string) => boolean
   /** offer signing and verification for the push protocol */
@@ -30,6 +32,7 @@ export function openMembership (auth: OfferAuth): Membership {
     cert: undefined,
     admit: () => null,
     isMember: () => null,
+    canDispatch: () => null,
     denied: () => false,
     auth,
     start: async () => {},

@@ -121,7 +121,8 @@ export class Runner implements OfferHandler {
     for (const f of offer.files) await this.cache.materialise(f.sha256, work, f.dest)
     const run: Running = { offer, reservation, dir, done: false, startedAt: new Date() }
     this.running.set(key, run)
-    run.handle = await this.c.executor.launch({
+    try {
+      run.handle = await this.c.executor.launch({
       taskId: offer.id,
       attempt: offer.attempt,
       command: offer.command,
@@ -135,9 +136,20 @@ export class Runner implements OfferHandler {
       timeoutMs: offer.timeoutSec * 1000,
       stdout: join(dir, 'stdout.log'),
       stderr: join(dir, 'stderr.log')
-    })
+      })
+    } catch (err) {
+      this.running.delete(key)
+      throw err
+    }
+    // from here the process runs: a failed announcement must not turn into a refusal, or the
+    // dispatcher would start the task a second time elsewhere
     await this.c.publish(this.record(run, { state: 'running', exitCode: null, finishedAt: null, error: null }))
-    void this.finish(run)
+      .catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: offer.id, err }, 'publishing the running record failed') })
+    void this.finish(run).catch((err: unknown) => {
+      this.running.delete(key)
+      this.ledger.release(key)
+      this.c.log.error({ component: 'runner', task: offer.id, err }, 'finishing the task failed')
+    })
     return { status: 'accepted', numaNode: reservation.numaNode }
   }
 

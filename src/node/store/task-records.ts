@@ -1,6 +1,6 @@
 import { errorMessage } from '../../errors.js'
 import { serial } from '../serial.js'
-import { createRecordValidator, FINAL_STATES, supersedes } from '../../protocols/results/index.js'
+import { consistent, createRecordValidator, FINAL_STATES, supersedes } from '../../protocols/results/index.js'
 import type { TaskRecord, TaskState } from '../../protocols/results/index.js'
 import type { Logger } from '../logger.js'
 
@@ -53,6 +53,11 @@ export class TaskRecords {
   async put (record: TaskRecord): Promise<boolean> {
     return this.serial(async () => {
       const current = await this.get(record.id)
+      const clash = consistent(current, record)
+      if (clash != null) {
+        this.log.warn({ component: 'task-records', task: record.id, reason: clash }, 'refused an inconsistent task record')
+        return false
+      }
       if (!supersedes(current, record)) return false
       await this.db.put(record.id, JSON.stringify(record))
       this.index.set(record.id, { state: record.state, updatedAt: record.updatedAt, group: record.group })

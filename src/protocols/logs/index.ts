@@ -13,7 +13,7 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 export { LOGS_PROTOCOL } from './constants.js'
 
 /** The runner's side: the output of a task it ran or runs, or undefined if it never had it. */
-export type LogProvider = (taskId: string, follow: boolean, signal: AbortSignal) => AsyncIterable<LogChunk> | undefined
+export type LogProvider = (taskId: string, follow: boolean, signal: AbortSignal, from: string) => AsyncIterable<LogChunk> | undefined
 
 export interface LogsComponents {
   node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>

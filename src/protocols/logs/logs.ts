@@ -28,7 +28,7 @@ export class LogsNotFoundError extends Error {
 export class LogsService implements Logs {
   private readonly components: LogsComponents
   private readonly provider: LogProvider
-  private readonly controller = new AbortController()
+  private controller = new AbortController()
   private started = false
 
   constructor (components: LogsComponents, provider: LogProvider) {
@@ -38,6 +38,7 @@ export class LogsService implements Logs {
 
   async start (): Promise<void> {
     if (this.started) return
+    this.controller = new AbortController()
     await this.components.node.handle(LOGS_PROTOCOL, this.onStream, { maxInboundStreams: 64 })
     this.started = true
   }
@@ -52,6 +53,7 @@ export class LogsService implements Logs {
   async * fetch (peer: PeerId, taskId: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogChunk> {
     const stream = await this.components.node.dialProtocol(peer, LOGS_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
     const f = frames(stream, MAX_LOG_FRAME_BYTES)
+    let closed = false
     try {
       await f.writeJson({ taskId, follow }, { signal })
       while (true) {
@@ -70,18 +72,21 @@ export class LogsService implements Logs {
         }
       }
       await stream.close({ signal })
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-      throw err
+      closed = true
+    } finally {
+      // also when the consumer stops early: an open stream counts against the peer's limit
+      if (!closed) stream.abort(new Error('log fetch ended early'))
     }
   }
 
   private readonly onStream = async (stream: Stream, connection: Connection): Promise<void> => {
     const f = frames(stream, MAX_LOG_FRAME_BYTES)
-    const signal = AbortSignal.any([this.controller.signal])
+    const left = new AbortController()
+    stream.addEventListener('close', () => { left.abort() }, { once: true })
+    const signal = AbortSignal.any([this.controller.signal, left.signal])
     try {
       const req = await f.readJson(isLogRequest, 'log request', { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
-      const source = this.provider(req.taskId, req.follow, signal)
+      const source = this.provider(req.taskId, req.follow, signal, connection.remotePeer.toString())
       if (source != null) {
         // log chunks → framed, size-limited messages → the stream, one backpressured write at a time
         await pipe(source, toFrames, async (frames) => {

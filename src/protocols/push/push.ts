@@ -53,7 +53,8 @@ export class PushService implements Push {
         if (file == null) throw new Error(`runner asked for a file not in the offer (${sha.slice(0, 12)}…)`)
         await sendFile(f, files(sha), options.signal)
       }
-      const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)]) })
+      const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
+      const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
       await stream.close({ signal })
       return { ...final, sentFiles: reply.missing.length }
     } catch (err) {

@@ -14,7 +14,7 @@ import type { SignedTopicComponents } from '../signed-topic.js'
 import type { PeerId } from '@libp2p/interface'
 
 export type { TaskRecord, TaskState } from './record.js'
-export { FINAL_STATES, supersedes, tail, createRecordValidator } from './record.js'
+export { FINAL_STATES, supersedes, consistent, tail, createRecordValidator } from './record.js'
 export { RESULTS_TOPIC, TAIL_CHARS } from './constants.js'
 
 /** States a dispatcher may sign: the ones it decides without a runner. */

@@ -92,6 +92,20 @@ export function supersedes (current: TaskRecord | undefined, next: TaskRecord): 
   return next.updatedAt > current.updatedAt
 }
 
+/**
+ * Pure: is `next` consistent with the record held? The dispatcher of a task never changes, and
+ * within an attempt the first runner to report owns it; otherwise any member could overwrite any
+ * task's record by naming itself as its runner or dispatcher.
+ */
+export function consistent (current: TaskRecord | undefined, next: TaskRecord): string | null {
+  if (current == null) return null
+  if (next.dispatcher !== current.dispatcher) return `record of task ${next.id} names dispatcher ${next.dispatcher}, not ${current.dispatcher}`
+  if (next.attempt === current.attempt && current.runner != null && next.runner !== current.runner) {
+    return `record of task ${next.id} attempt ${next.attempt} names runner ${next.runner ?? 'none'}, not ${current.runner}`
+  }
+  return null
+}
+
 /** Keeps the last `max` characters of an output, marking the cut. */
 export function tail (text: string, max: number): string {
   if (text.length <= max) return text
