@@ -13,16 +13,18 @@
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { availableParallelism, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, Reaper, mesh, meshJson, nodeVersionProblem, run, startForeground, stopGroup } from './lib/proc.js'
+import { benchStart } from './lib/bench-main.js'
+import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, meshJson, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
 import { fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { max, median, min, relativeSpread, spread, summarize } from './lib/stats.js'
+import type { Reaper } from './lib/proc.js'
 import type { ForegroundDaemon } from './lib/proc.js'
 import type { MachineFacts } from './lib/procfs.js'
 import type { PeerEntry } from '../src/node/views.js'
@@ -531,32 +533,10 @@ Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`. Default d
 // ---------------------------------------------------------------- main
 
 async function main (argv: string[]): Promise<number> {
-  let opts: Options | 'help'
-  try {
-    opts = parse(argv)
-  } catch (err) {
-    console.error(`bench:discovery: ${(err as Error).message}\n(run with --help for usage)`)
-    return 2
-  }
-  if (opts === 'help') {
-    console.log(HELP)
-    return 0
-  }
-  const problem = nodeVersionProblem()
-  if (problem != null) {
-    console.error(`bench:discovery: ${problem}`)
-    return 1
-  }
-  const started = performance.now()
-  const reaper = new Reaper()
-  reaper.installSignalHandlers()
-  const workdir = await mkdtemp(join(tmpdir(), 'mesh-bench-'))
+  const start = await benchStart('bench:discovery', argv, parse, HELP)
+  if (typeof start === 'number') return start
+  const { opts, reaper, workdir, started } = start
   const ctx: Ctx = { workdir, swarmKey: join(workdir, 'swarm.key'), reaper, anomalies: [] }
-  let keep = opts.keep
-  reaper.onCleanup(async () => {
-    if (keep) console.error(`homes and daemon logs kept in ${workdir}`)
-    else await rm(workdir, { recursive: true, force: true })
-  })
   const facts = machineFacts(REPO_ROOT)
   console.log(`bench:discovery: ${facts.nproc} cores, Node ${facts.node}; work dir ${workdir}`)
   try {
@@ -577,8 +557,8 @@ async function main (argv: string[]): Promise<number> {
       if (o.only.has('idle')) results.idle = idleResult
     }
     results.logs = logFindings(workdir)
-    if (ctx.anomalies.length > 0 && !keep) {
-      keep = true
+    if (ctx.anomalies.length > 0 && !start.keep.value) {
+      start.keep.value = true
       console.log('\nanomalies found: keeping the daemon homes and logs for a look')
     }
     results.durationMs = performance.now() - started
@@ -592,7 +572,7 @@ async function main (argv: string[]): Promise<number> {
   } catch (err) {
     if (reaper.interrupted) return new Promise<number>(() => {})
     console.error(`\nbench:discovery failed: ${(err as Error).stack ?? String(err)}`)
-    keep = true
+    start.keep.value = true
     return 1
   } finally {
     if (!reaper.interrupted) await reaper.cleanup()

@@ -18,8 +18,8 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { availableParallelism, loadavg } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -28,7 +28,8 @@ import { createControlClient } from '../src/node/control/index.js'
 import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
 import { runPool } from './lib/pool.js'
-import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, Reaper, mesh, nodeVersionProblem, run, startForeground, stopGroup } from './lib/proc.js'
+import { benchStart } from './lib/bench-main.js'
+import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
 import { fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
@@ -39,6 +40,7 @@ import type { DispatchEvent } from '../src/node/dispatch/index.js'
 import type { PeerEntry } from '../src/node/views.js'
 import type { TaskRecord } from '../src/protocols/results/index.js'
 import type { ProfileSummary } from './lib/cpuprofile.js'
+import type { Reaper } from './lib/proc.js'
 import type { ForegroundDaemon, RunResult } from './lib/proc.js'
 import type { MachineFacts } from './lib/procfs.js'
 import type { SshMaster, Sshd } from './lib/sshd.js'
@@ -864,32 +866,10 @@ function failureNotes (r: Results): string[] {
 // ---------------------------------------------------------------- main
 
 async function main (argv: string[]): Promise<number> {
-  let opts: Options | 'help'
-  try {
-    opts = parse(argv)
-  } catch (err) {
-    console.error(`bench:dispatch: ${(err as Error).message}\n(run with --help for usage)`)
-    return 2
-  }
-  if (opts === 'help') {
-    console.log(HELP)
-    return 0
-  }
-  const problem = nodeVersionProblem()
-  if (problem != null) {
-    console.error(`bench:dispatch: ${problem}`)
-    return 1
-  }
-  const started = performance.now()
-  const reaper = new Reaper()
-  reaper.installSignalHandlers()
-  const workdir = await mkdtemp(join(tmpdir(), 'mesh-bench-dispatch-'))
+  const start = await benchStart('bench:dispatch', argv, parse, HELP, `homes, daemon logs and profiles`)
+  if (typeof start === 'number') return start
+  const { opts, reaper, workdir, started } = start
   const ctx: Ctx = { workdir, swarmKey: join(workdir, 'swarm.key'), reaper, cpuProf: opts.cpuProf, notes: [] }
-  let keep = opts.keep
-  reaper.onCleanup(async () => {
-    if (keep) console.error(`homes, daemon logs${opts.cpuProf ? ' and profiles' : ''} kept in ${workdir}`)
-    else await rm(workdir, { recursive: true, force: true })
-  })
   const facts = machineFacts(REPO_ROOT)
   const loadStart = loadavg()
   console.log(`bench:dispatch: ${facts.nproc} cores, Node ${facts.node}, load ${loadStart.map(x => x.toFixed(2)).join(' ')}; work dir ${workdir}`)
@@ -975,7 +955,7 @@ async function main (argv: string[]): Promise<number> {
   } catch (err) {
     if (reaper.interrupted || err instanceof Interrupted) return new Promise<number>(() => {})
     console.error(`\nbench:dispatch failed: ${(err as Error).stack ?? String(err)}`)
-    keep = true
+    start.keep.value = true
     return 1
   } finally {
     if (!reaper.interrupted) {

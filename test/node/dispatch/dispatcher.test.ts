@@ -4,18 +4,9 @@ import { Dispatcher } from '../../../src/node/dispatch/index.js'
 import { silentLogger } from '../../../src/node/logger.js'
 import { TaskRecords } from '../../../src/node/store/task-records.js'
 import type { DispatcherComponents } from '../../../src/node/dispatch/dispatcher.js'
-import type { RecordDb } from '../../../src/node/store/task-records.js'
 import type { TaskSpec } from '../../../src/node/task/index.js'
+import { memDb } from '../../helpers/mem-db.js'
 
-function memDb (): RecordDb {
-  const m = new Map<string, string>()
-  return {
-    get: async k => m.get(k),
-    put: async (k, v) => { m.set(k, v) },
-    del: async k => { m.delete(k) },
-    iterator: () => (async function * () { yield * [...m.entries()] })()
-  }
-}
 
 const numa = [{ id: 0, cores: 2, freeCores: 2, memoryMB: 1024, freeMemoryMB: 1024 }]
 const peer = (id: string): unknown => ({ state: 'online', advert: { peerId: id, name: 'twin', tags: [], numa, gpus: [], running: 0, numactl: false } })

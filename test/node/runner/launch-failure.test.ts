@@ -9,17 +9,8 @@ import { Runner } from '../../../src/node/runner/index.js'
 import { TaskRecords } from '../../../src/node/store/task-records.js'
 import type { Executor } from '../../../src/exec/index.js'
 import type { TaskOffer } from '../../../src/protocols/push/index.js'
-import type { RecordDb } from '../../../src/node/store/task-records.js'
+import { memDb } from '../../helpers/mem-db.js'
 
-function memDb (): RecordDb {
-  const m = new Map<string, string>()
-  return {
-    get: async k => m.get(k),
-    put: async (k, v) => { m.set(k, v) },
-    del: async k => { m.delete(k) },
-    iterator: () => (async function * () { yield * m.entries() })()
-  }
-}
 
 function offer (id: string): TaskOffer {
   return {
