@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util'
 import { benchStart } from './lib/bench-main.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, meshJson, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
-import { fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { max, median, min, relativeSpread, spread, summarize } from './lib/stats.js'
 import type { Reaper } from './lib/proc.js'
 import type { ForegroundDaemon } from './lib/proc.js'
@@ -391,26 +391,6 @@ interface Results {
   durationMs: number
 }
 
-function header (facts: MachineFacts): string {
-  return `# Benchmarks
-
-Measured with real \`mesh\` daemons — separate processes, each with its own home, talking over
-TCP on 127.0.0.1 with a swarm key — by the scripts in \`scripts/\`. Each script rewrites only its own
-section (between its \`<!-- name:start -->\` / \`<!-- name:end -->\` markers); the rest of this file is
-kept. Re-run a script to refresh its figures; every section states the machine and date of its run.
-
-Method, in short: daemons run with their default settings (heartbeat every 2 s, offline after 7 s) and
-are started one after the other; times are wall-clock from the benchmark process (spawn, exit, stdout),
-so they include process start-up; the machine is shared and noisy, so compare medians, and read p95
-with the sample count next to it (with fewer than 20 samples the nearest-rank p95 is the maximum).
-
-Machine when this file was created: ${facts.nproc} cores (${facts.cpuModel}), ${fmtNum(facts.memTotalGiB)} GiB RAM,
-Node ${facts.node}, Linux ${facts.kernel}, ${facts.date.slice(0, 10)}.
-
-<!-- ${SECTION}:start -->
-<!-- ${SECTION}:end -->
-`
-}
 
 function countBy (xs: string[]): string {
   const m = new Map<string, number>()
@@ -565,7 +545,7 @@ async function main (argv: string[]): Promise<number> {
     const section = render(results, opts)
     console.log(`\n${section}\n`)
     if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, header(facts))
+      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
       console.log(`wrote the ${SECTION} section of ${opts.out}`)
     }
     return 0

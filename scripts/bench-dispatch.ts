@@ -31,7 +31,7 @@ import { runPool } from './lib/pool.js'
 import { benchStart } from './lib/bench-main.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
-import { fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem, startSshMaster, startSshd } from './lib/sshd.js'
 import type { ControlClient } from '../src/node/control/index.js'
@@ -622,21 +622,6 @@ interface Results {
   durationMs: number
 }
 
-function header (facts: MachineFacts): string {
-  return `# Benchmarks
-
-Measured with real \`mesh\` daemons — separate processes, each with its own home, talking over
-TCP on 127.0.0.1 with a swarm key — by the scripts in \`scripts/\`. Each script rewrites only its own
-section (between its \`<!-- name:start -->\` / \`<!-- name:end -->\` markers); the rest of this file is
-kept. Re-run a script to refresh its figures; every section states the machine and date of its run.
-
-Machine when this file was created: ${facts.nproc} cores (${facts.cpuModel}), ${fmtNum(facts.memTotalGiB)} GiB RAM,
-Node ${facts.node}, Linux ${facts.kernel}, ${facts.date.slice(0, 10)}.
-
-<!-- ${SECTION}:start -->
-<!-- ${SECTION}:end -->
-`
-}
 
 const ratio = (a: number, b: number): string => {
   const x = a / b
@@ -948,7 +933,7 @@ async function main (argv: string[]): Promise<number> {
     const section = render(results, opts)
     console.log(`\n${section}\n`)
     if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, header(facts))
+      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
       console.log(`wrote the ${SECTION} section of ${opts.out}`)
     }
     return 0

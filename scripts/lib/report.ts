@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
+import type { MachineFacts } from './procfs.js'
 
 export function mdTable (head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.map(c => c.replace(/\|/g, '\\|')).join(' | ')} |`
@@ -44,4 +45,26 @@ export async function rewriteSection (file: string, name: string, body: string, 
   const j = text.indexOf(end, i)
   if (j < 0) throw new Error(`${file}: '${end}' comes before '${start}'`)
   await writeFile(file, `${text.slice(0, i)}\n${body.trim()}\n${text.slice(j)}`)
+}
+
+/** The head of a new BENCHMARKS.md, with empty markers for the section about to be written. */
+export function benchmarksHeader (facts: MachineFacts, SECTION: string): string {
+  return `# Benchmarks
+
+Measured with real \`mesh\` daemons — separate processes, each with its own home, talking over
+TCP on 127.0.0.1 with a swarm key — by the scripts in \`scripts/\`. Each script rewrites only its own
+section (between its \`<!-- name:start -->\` / \`<!-- name:end -->\` markers); the rest of this file is
+kept. Re-run a script to refresh its figures; every section states the machine and date of its run.
+
+Method, in short: daemons run with their default settings (heartbeat every 2 s, offline after 7 s) and
+are started one after the other; times are wall-clock from the benchmark process (spawn, exit, stdout),
+so they include process start-up; the machine is shared and noisy, so compare medians, and read p95
+with the sample count next to it (with fewer than 20 samples the nearest-rank p95 is the maximum).
+
+Machine when this file was created: ${facts.nproc} cores (${facts.cpuModel}), ${fmtNum(facts.memTotalGiB)} GiB RAM,
+Node ${facts.node}, Linux ${facts.kernel}, ${facts.date.slice(0, 10)}.
+
+<!-- ${SECTION}:start -->
+<!-- ${SECTION}:end -->
+`
 }
