@@ -53,6 +53,24 @@ export interface LaunchSpec {
   stderr: string
   /** container image; required by the container executor, ignored by the others */
   image?: string
+  /**
+   * where a wrapper shell records the task's exit status, so a restarted daemon can adopt the
+   * task and learn how it ended (see process/exit-file.ts)
+   */
+  exitFile?: string
+}
+
+/** A task an earlier run of the daemon launched with an exit file: enough to take it over. */
+export interface AdoptRequest {
+  taskId: string
+  attempt: number
+  pid: number
+  /** /proc start time recorded at launch: the pid may have been reused since */
+  startTime: string
+  exitFile: string
+  startedAt: Date
+  timeoutMs: number
+  killGraceMs?: number
 }
 
 export type ExitState = 'succeeded' | 'failed' | 'timed_out' | 'cancelled'
@@ -87,6 +105,8 @@ export interface Executor {
   /** whether this host can run tasks with this executor, and why not */
   available (): Promise<Availability>
   launch (spec: LaunchSpec): Promise<Handle>
+  /** takes over a task launched before a restart; undefined when its process is gone */
+  adopt? (spec: AdoptRequest): Promise<Handle | undefined>
   /** cancels everything still running and refuses further launches; idempotent */
   shutdown (): Promise<void>
 }
@@ -106,4 +126,6 @@ export type { ContainerExecutorInit, ContainerRuntime } from './container/index.
 export { MockExecutor, MockHandle, mockExecutor, parseMockScript, MOCK_PROGRAM } from './mock/index.js'
 export type { MockExecutorInit, MockScript, ParsedMock } from './mock/index.js'
 export { hostProbe } from './probe.js'
+export { processIdentity, isSameProcess, findGroupLeadersByEnv } from './process/procstat.js'
+export { readExitFile } from './process/exit-file.js'
 export type { HostProbe, ProbeResult } from './probe.js'

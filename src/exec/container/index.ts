@@ -7,7 +7,7 @@
  */
 import { DEFAULT_KILL_GRACE_MS, PROBE_TIMEOUT_MS } from '../constants.js'
 import { LaunchError } from '../errors.js'
-import type { Availability, Executor, Handle, LaunchSpec } from '../index.js'
+import type { AdoptRequest, Availability, Executor, Handle, LaunchSpec } from '../index.js'
 import { silentLogger } from '../../node/logger.js'
 import type { Logger } from '../../node/logger.js'
 import { hostProbe } from '../probe.js'
@@ -19,6 +19,7 @@ import type { ContainerRuntime } from './argv.js'
 import { containerAvailability } from './available.js'
 import type { ContainerAvailability } from './available.js'
 import { containerCliEnv } from './env.js'
+import { adoptProcess } from '../process/adopted.js'
 
 export { buildContainerArgv, containerName } from './argv.js'
 export type { ContainerRuntime } from './argv.js'
@@ -87,6 +88,7 @@ export class ContainerExecutor implements Executor {
       cwd: spec.cwd,
       stdout: spec.stdout,
       stderr: spec.stderr,
+      ...(spec.exitFile != null ? { exitFile: spec.exitFile } : {}),
       timeoutMs: spec.timeoutMs,
       killGraceMs: spec.killGraceMs ?? this.#killGraceMs,
       programs: [runtime],
@@ -94,6 +96,12 @@ export class ContainerExecutor implements Executor {
       log
     })
     return this.#tasks.add(handle)
+  }
+
+  async adopt (spec: AdoptRequest): Promise<Handle | undefined> {
+    this.#tasks.checkOpen()
+    const handle = await adoptProcess({ ...spec, killGraceMs: spec.killGraceMs ?? this.#killGraceMs, log: this.#log.child({ task: spec.taskId, attempt: spec.attempt }) })
+    return handle == null ? undefined : this.#tasks.add(handle)
   }
 
   async shutdown (): Promise<void> {

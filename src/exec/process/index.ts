@@ -5,12 +5,13 @@
  */
 import { DEFAULT_KILL_GRACE_MS } from '../constants.js'
 import { buildTaskEnv } from '../env.js'
-import type { Availability, Executor, Handle, LaunchSpec } from '../index.js'
+import type { AdoptRequest, Availability, Executor, Handle, LaunchSpec } from '../index.js'
 import { silentLogger } from '../../node/logger.js'
 import type { Logger } from '../../node/logger.js'
 import { TaskSet } from '../tracker.js'
 import { buildArgv, programsOf } from './argv.js'
 import { startProcess } from './supervisor.js'
+import { adoptProcess } from './adopted.js'
 
 export { buildArgv } from './argv.js'
 
@@ -47,12 +48,19 @@ export class ProcessExecutor implements Executor {
       cwd: spec.cwd,
       stdout: spec.stdout,
       stderr: spec.stderr,
+      ...(spec.exitFile != null ? { exitFile: spec.exitFile } : {}),
       timeoutMs: spec.timeoutMs,
       killGraceMs: spec.killGraceMs ?? this.#killGraceMs,
       programs: programsOf(spec),
       log: this.#log.child({ task: spec.taskId, attempt: spec.attempt })
     })
     return this.#tasks.add(handle)
+  }
+
+  async adopt (spec: AdoptRequest): Promise<Handle | undefined> {
+    this.#tasks.checkOpen()
+    const handle = await adoptProcess({ ...spec, killGraceMs: spec.killGraceMs ?? this.#killGraceMs, log: this.#log.child({ task: spec.taskId, attempt: spec.attempt }) })
+    return handle == null ? undefined : this.#tasks.add(handle)
   }
 
   async shutdown (): Promise<void> {

@@ -9,6 +9,7 @@ import type { ExitStatus, Handle } from '../index.js'
 import type { Logger } from '../../node/logger.js'
 import { checkProgram } from '../resolve.js'
 import { finishedHandle, ProcessHandle } from './handle.js'
+import { wrapWithExitFile } from './exit-file.js'
 import { isTransient, noteInLog, openOutputs } from './outputs.js'
 
 export interface ProcessOptions {
@@ -19,6 +20,8 @@ export interface ProcessOptions {
   cwd: string
   stdout: string
   stderr: string
+  /** record the exit status here through a wrapper shell, so the task can be adopted after a restart */
+  exitFile?: string
   timeoutMs: number
   killGraceMs: number
   /** programs looked up before spawning: a missing one is a `failed` status, not an exception */
@@ -43,7 +46,7 @@ function failed (error: string, exitCode: number | null): ExitStatus {
 }
 
 export async function startProcess (opts: ProcessOptions): Promise<Handle> {
-  const [program, ...args] = opts.argv
+  const [program] = opts.argv
   if (program === undefined) throw new LaunchError('command is empty', false)
   await checkWorkDir(opts.cwd)
 
@@ -56,9 +59,10 @@ export async function startProcess (opts: ProcessOptions): Promise<Handle> {
   }
 
   const outputs = await openOutputs(opts.stdout, opts.stderr)
+  const [file, ...fileArgs] = opts.exitFile != null ? wrapWithExitFile(opts.argv, opts.exitFile) : opts.argv
   let handle: ProcessHandle
   try {
-    const child = spawn(program, args, {
+    const child = spawn(file ?? program, fileArgs, {
       cwd: opts.cwd,
       env: opts.env,
       detached: true,

@@ -6,7 +6,7 @@
 import { DEFAULT_KILL_GRACE_MS, PROBE_TIMEOUT_MS, SYSTEMD_RUN, SYSTEMD_USER_ENV_KEYS } from '../constants.js'
 import { buildTaskEnv, pickEnv } from '../env.js'
 import { LaunchError } from '../errors.js'
-import type { Availability, Executor, Handle, LaunchSpec } from '../index.js'
+import type { AdoptRequest, Availability, Executor, Handle, LaunchSpec } from '../index.js'
 import { silentLogger } from '../../node/logger.js'
 import type { Logger } from '../../node/logger.js'
 import { hostProbe } from '../probe.js'
@@ -16,6 +16,7 @@ import { startProcess } from '../process/supervisor.js'
 import { TaskSet } from '../tracker.js'
 import { buildSystemdArgv } from './argv.js'
 import { systemdAvailability } from './available.js'
+import { adoptProcess } from '../process/adopted.js'
 
 export { buildSystemdArgv, systemdUnitName } from './argv.js'
 export { systemdAvailability } from './available.js'
@@ -67,12 +68,19 @@ export class SystemdExecutor implements Executor {
       cwd: spec.cwd,
       stdout: spec.stdout,
       stderr: spec.stderr,
+      ...(spec.exitFile != null ? { exitFile: spec.exitFile } : {}),
       timeoutMs: spec.timeoutMs,
       killGraceMs: spec.killGraceMs ?? this.#killGraceMs,
       programs: programsOf(spec, SYSTEMD_RUN),
       log: this.#log.child({ task: spec.taskId, attempt: spec.attempt })
     })
     return this.#tasks.add(handle)
+  }
+
+  async adopt (spec: AdoptRequest): Promise<Handle | undefined> {
+    this.#tasks.checkOpen()
+    const handle = await adoptProcess({ ...spec, killGraceMs: spec.killGraceMs ?? this.#killGraceMs, log: this.#log.child({ task: spec.taskId, attempt: spec.attempt }) })
+    return handle == null ? undefined : this.#tasks.add(handle)
   }
 
   async shutdown (): Promise<void> {

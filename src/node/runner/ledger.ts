@@ -74,6 +74,15 @@ export class Ledger {
     return { ok: true, reservation }
   }
 
+  /** Holds a reservation made before a restart (an adopted task), whatever the capacity says now. */
+  restore (r: Reservation): void {
+    if (this.held.has(r.taskId)) return
+    this.held.set(r.taskId, r)
+    this.usage.cores.set(r.chargedNode, (this.usage.cores.get(r.chargedNode) ?? 0) + r.cores)
+    this.usage.memoryMB.set(r.chargedNode, (this.usage.memoryMB.get(r.chargedNode) ?? 0) + r.memoryMB)
+    this.usage.running++
+  }
+
   release (taskId: string): void {
     const r = this.held.get(taskId)
     if (r == null) return

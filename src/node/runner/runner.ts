@@ -1,14 +1,18 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errorMessage } from '../../errors.js'
 import { TAIL_CHARS } from '../../protocols/results/index.js'
+import { findGroupLeadersByEnv, processIdentity, readExitFile } from '../../exec/index.js'
 import { FileCache, safeJoin } from './file-cache.js'
+import { entryKey } from './journal.js'
 import { Ledger } from './ledger.js'
+import { enforceLogLimit } from './log-limit.js'
 import { readLogs } from './log-reader.js'
 import { readTail } from './tails.js'
 import type { Usage } from '../advert.js'
 import type { Capabilities } from '../capabilities/index.js'
-import type { Executor, Handle } from '../../exec/index.js'
+import type { Executor, ExitStatus, Handle } from '../../exec/index.js'
+import type { RunEntry, RunJournal } from './journal.js'
 import type { Logger } from '../logger.js'
 import type { TaskRecords } from '../store/task-records.js'
 import type { CancelReply } from '../../protocols/cancel/index.js'
@@ -31,7 +35,21 @@ export interface RunnerComponents {
   publish: (record: TaskRecord) => Promise<void>
   /** capacity changed: advertise now rather than at the next heartbeat */
   capacityChanged: () => void
+  /** accepted tasks not yet reported final, synced to disk before "accepted" */
+  journal: RunJournal
+  /** per log file; past it the oldest half is dropped (default 64 MiB) */
+  maxLogBytes?: number
   log: Logger
+}
+
+/** What recover() found after a restart. */
+export interface Recovery {
+  adopted: number
+  /** ended while the runner was down; their exit files gave the result */
+  finished: number
+  lost: number
+  /** journal entries that do not decode: kept on disk and logged */
+  unreadable: number
 }
 
 interface Running {
@@ -45,6 +63,8 @@ interface Running {
 
 /** An offer not committed within this long releases its reservation (a dispatcher that vanished). */
 const RESERVATION_TTL_MS = 120_000
+const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024
+const LOG_CHECK_MS = 2_000
 
 export class Runner implements OfferHandler {
   private readonly c: RunnerComponents
@@ -52,11 +72,71 @@ export class Runner implements OfferHandler {
   private readonly cache: FileCache
   private readonly running = new Map<string, Running>()
   private stopping = false
+  private readonly logTimer: ReturnType<typeof setInterval>
 
   constructor (components: RunnerComponents) {
     this.c = components
     this.ledger = new Ledger(components.peerId, components.capabilities, components.usage, components.tags)
     this.cache = new FileCache(join(components.home, 'cache'))
+    this.logTimer = setInterval(() => { void this.boundLogs() }, LOG_CHECK_MS)
+    this.logTimer.unref()
+  }
+
+  /**
+   * After a restart: every task the journal holds either still runs (same pid and start time, or
+   * found by its MESH_TASK_ID) and is adopted, or ended while the runner was down (its exit file
+   * tells how), or is gone and reported `lost` so its dispatcher can try again.
+   */
+  async recover (): Promise<Recovery> {
+    const { entries, unreadable } = await this.c.journal.read()
+    for (const u of unreadable) this.c.log.warn({ component: 'runner', entry: u.key, reason: u.reason }, 'journal entry does not decode; kept on disk, not recovered')
+    const out: Recovery = { adopted: 0, finished: 0, lost: 0, unreadable: unreadable.length }
+    for (const entry of entries) {
+      const kind = await this.recoverOne(entry).catch((err: unknown) => {
+        this.c.log.error({ component: 'runner', task: entry.offer.id, err }, 'recovering a task failed')
+        return 'lost' as const
+      })
+      out[kind]++
+    }
+    if (entries.length > 0) this.c.log.info({ component: 'runner', ...out }, 'recovered tasks from the journal')
+    return out
+  }
+
+  private async recoverOne (entry: RunEntry): Promise<'adopted' | 'finished' | 'lost'> {
+    const { offer, reservation } = entry
+    const key = entryKey(offer)
+    const dir = join(this.c.home, 'tasks', key)
+    const exitFile = join(dir, 'exit')
+    const startedAt = new Date(entry.startedAt)
+    const run: Running = { offer, reservation, dir, done: false, startedAt }
+    this.ledger.restore(reservation)
+    this.running.set(key, run)
+    const adopt = async (pid: number, startTime: string): Promise<Handle | undefined> =>
+      this.c.executor.adopt?.({ taskId: offer.id, attempt: offer.attempt, pid, startTime, exitFile, startedAt, timeoutMs: offer.timeoutSec * 1000 })
+    let handle = entry.pid != null && entry.startTime != null ? await adopt(entry.pid, entry.startTime) : undefined
+    if (handle == null && entry.pid == null) {
+      // killed between launch and journaling the pid: look for it by its environment
+      const [found] = await findGroupLeadersByEnv({ MESH_TASK_ID: offer.id, MESH_ATTEMPT: String(offer.attempt) })
+      if (found != null) handle = await adopt(found.pid, found.startTime)
+    }
+    if (handle != null) {
+      run.handle = handle
+      this.c.log.info({ component: 'runner', task: offer.id, attempt: offer.attempt, pid: handle.pid }, 'adopted a task that kept running while the runner was down')
+      await this.c.publish(this.record(run, { state: 'running', exitCode: null, finishedAt: null, error: null }))
+        .catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: offer.id, err }, 'publishing the running record failed') })
+      this.watch(run)
+      return 'adopted'
+    }
+    const recorded = await readExitFile(exitFile)
+    if (recorded == null) {
+      await this.report(run, { state: 'lost', error: 'the runner restarted and the task\'s process was gone (no exit status recorded)' })
+      return 'lost'
+    }
+    const status: ExitStatus = recorded.exitCode === 0
+      ? { state: 'succeeded', exitCode: 0, signal: null, startedAt, finishedAt: new Date() }
+      : { state: 'failed', exitCode: recorded.exitCode, signal: recorded.signal, startedAt, finishedAt: new Date(), error: recorded.exitCode != null ? `exited with code ${recorded.exitCode}` : `killed by signal ${recorded.signal ?? 'unknown'}` }
+    await this.report(run, { state: status.state, exitCode: status.exitCode, error: status.error ?? null, note: 'ended while the runner was down' })
+    return 'finished'
   }
 
   async open (offer: TaskOffer, from: string): Promise<OfferSession> {
@@ -118,8 +198,13 @@ export class Runner implements OfferHandler {
     const dir = join(this.c.home, 'tasks', key)
     const work = join(dir, 'work')
     await mkdir(work, { recursive: true, mode: 0o700 })
+    // an exit file left by an earlier launch must not decide this one's result after a crash
+    await rm(join(dir, 'exit'), { force: true })
     for (const f of offer.files) await this.cache.materialise(f.sha256, work, f.dest)
     const run: Running = { offer, reservation, dir, done: false, startedAt: new Date() }
+    const entry: RunEntry = { v: 1, offer, reservation, startedAt: run.startedAt.toISOString() }
+    // on disk before anything runs: a crash from here on leaves a trace the restart acts on
+    await this.c.journal.put(entry)
     this.running.set(key, run)
     try {
       run.handle = await this.c.executor.launch({
@@ -135,27 +220,50 @@ export class Runner implements OfferHandler {
       memoryMB: offer.resources.memoryMB,
       timeoutMs: offer.timeoutSec * 1000,
       stdout: join(dir, 'stdout.log'),
-      stderr: join(dir, 'stderr.log')
+      stderr: join(dir, 'stderr.log'),
+      exitFile: join(dir, 'exit')
       })
     } catch (err) {
       this.running.delete(key)
+      await this.c.journal.delete(offer).catch(() => {})
       throw err
+    }
+    // the identity that lets a restarted runner adopt the task, on disk before "accepted"
+    const pid = run.handle.pid
+    const id = pid != null ? await processIdentity(pid) : undefined
+    if (id != null) {
+      await this.c.journal.put({ ...entry, pid: id.pid, startTime: id.startTime })
+        .catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: offer.id, err }, 'journaling the task\'s pid failed; a restart will look for it by environment') })
     }
     // from here the process runs: a failed announcement must not turn into a refusal, or the
     // dispatcher would start the task a second time elsewhere
     await this.c.publish(this.record(run, { state: 'running', exitCode: null, finishedAt: null, error: null }))
       .catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: offer.id, err }, 'publishing the running record failed') })
-    void this.finish(run).catch((err: unknown) => {
-      this.running.delete(key)
-      this.ledger.release(key)
-      this.c.log.error({ component: 'runner', task: offer.id, err }, 'finishing the task failed')
-    })
+    this.watch(run)
     return { status: 'accepted', numaNode: reservation.numaNode }
   }
 
+  /** Reports the task's end once its handle resolves. */
+  private watch (run: Running): void {
+    void this.finish(run).catch((err: unknown) => {
+      const key = runKey(run.offer)
+      this.running.delete(key)
+      this.ledger.release(key)
+      this.c.log.error({ component: 'runner', task: run.offer.id, err }, 'finishing the task failed')
+    })
+  }
+
   private async finish (run: Running): Promise<void> {
-    const key = runKey(run.offer)
     const status = await run.handle!.wait()
+    const lost = this.stopping && status.state === 'cancelled'
+    await this.report(run, lost
+      ? { state: 'lost', exitCode: status.exitCode, error: 'the runner stopped while the task ran' }
+      : { state: status.state, exitCode: status.exitCode, error: status.error ?? null })
+  }
+
+  /** Publishes the final record (with the logs' tails), then forgets the task. */
+  private async report (run: Running, end: { state: TaskRecord['state'], exitCode?: number | null, error: string | null, note?: string }): Promise<void> {
+    const key = runKey(run.offer)
     run.done = true
     this.ledger.release(key)
     this.c.capacityChanged()
@@ -163,18 +271,31 @@ export class Runner implements OfferHandler {
       readTail(join(run.dir, 'stdout.log'), TAIL_CHARS),
       readTail(join(run.dir, 'stderr.log'), TAIL_CHARS)
     ])
-    const state = this.stopping && status.state === 'cancelled' ? 'lost' : status.state
     await this.c.publish(this.record(run, {
-      state,
-      exitCode: status.exitCode,
-      finishedAt: status.finishedAt.toISOString(),
-      error: state === 'lost' ? 'the runner stopped while the task ran' : status.error ?? null,
+      state: end.state,
+      exitCode: end.exitCode ?? null,
+      finishedAt: new Date().toISOString(),
+      error: end.note != null ? `${end.error ?? 'no error'} (${end.note})` : end.error,
       stdout,
-      stderr,
-      startedAt: status.startedAt.toISOString()
+      stderr
     }))
+    // stored locally by publish: from here the record, not the journal, says how it ended
+    await this.c.journal.delete(run.offer).catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: run.offer.id, err }, 'journal entry not removed') })
     this.running.delete(key)
-    this.c.log.info({ component: 'runner', task: run.offer.id, attempt: run.offer.attempt, state, exitCode: status.exitCode }, 'task finished')
+    this.c.log.info({ component: 'runner', task: run.offer.id, attempt: run.offer.attempt, state: end.state, exitCode: end.exitCode ?? null }, 'task finished')
+  }
+
+  /** Keeps every running task's stored logs under maxLogBytes. */
+  private async boundLogs (): Promise<void> {
+    const max = this.c.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES
+    for (const run of this.running.values()) {
+      if (run.done) continue
+      for (const name of ['stdout.log', 'stderr.log']) {
+        if (await enforceLogLimit(join(run.dir, name), max).catch(() => false)) {
+          this.c.log.warn({ component: 'runner', task: run.offer.id, log: name, maxBytes: max }, 'task log over its limit; oldest output dropped')
+        }
+      }
+    }
   }
 
   private record (run: Running, part: Partial<TaskRecord> & Pick<TaskRecord, 'state' | 'exitCode' | 'finishedAt' | 'error'>): TaskRecord {
@@ -236,9 +357,10 @@ export class Runner implements OfferHandler {
     return [...this.running.values()].some(r => r.offer.id === taskId)
   }
 
-  /** Kills what still runs and reports it lost (adoption after restart is the reliability issue's). */
+  /** `mesh stop`: kills what still runs and reports it lost, so dispatchers reschedule it (a SIGKILL leaves it running for recover()). */
   async stop (): Promise<void> {
     this.stopping = true
+    clearInterval(this.logTimer)
     await Promise.all([...this.running.values()].map(async r => r.handle?.cancel('runner stopping')))
     const deadline = Date.now() + 5_000
     while (this.running.size > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
