@@ -5,6 +5,7 @@
  */
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
+import { oneLine } from '../peer-text.js'
 import type { Logger } from '../../node/logger.js'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 
@@ -17,12 +18,12 @@ export interface CancelReply { status: 'cancelled' | 'finished' | 'unknown', mes
 /** The holder's side: stop the task if this node holds it. `from` is the asking peer. */
 export type CancelHandler = (taskId: string, from: string) => Promise<CancelReply>
 
-function isRequest (v: unknown): v is { taskId: string } {
-  return typeof v === 'object' && v !== null && typeof (v as { taskId?: unknown }).taskId === 'string' &&
+export function isCancelRequest (v: unknown): v is { taskId: string } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { taskId?: unknown }).taskId === 'string' &&
     (v as { taskId: string }).taskId.length <= 128 && Object.keys(v).length === 1
 }
 
-function isReply (v: unknown): v is CancelReply {
+export function isCancelReply (v: unknown): v is CancelReply {
   const r = v as CancelReply | null
   return typeof r === 'object' && r !== null && ['cancelled', 'finished', 'unknown'].includes(r.status) && typeof r.message === 'string'
 }
@@ -44,7 +45,7 @@ export function cancel (init: { handler: CancelHandler }): (components: CancelCo
     const onStream = async (stream: Stream, connection: Connection): Promise<void> => {
       const f = frames(stream, MAX_BYTES)
       try {
-        const req = await f.readJson(isRequest, 'cancel request', { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        const req = await f.readJson(isCancelRequest, 'cancel request', { signal: AbortSignal.timeout(TIMEOUT_MS) })
         const reply = await init.handler(req.taskId, connection.remotePeer.toString())
         await f.writeJson(reply, { signal: AbortSignal.timeout(TIMEOUT_MS) })
         await stream.close()
@@ -70,9 +71,9 @@ export function cancel (init: { handler: CancelHandler }): (components: CancelCo
         const f = frames(stream, MAX_BYTES)
         try {
           await f.writeJson({ taskId }, { signal: s })
-          const reply = await f.readJson(isReply, 'cancel reply', { signal: s })
+          const reply = await f.readJson(isCancelReply, 'cancel reply', { signal: s })
           await stream.close({ signal: s })
-          return reply
+          return { status: reply.status, message: oneLine(reply.message) }
         } catch (err) {
           stream.abort(err instanceof Error ? err : new Error(String(err)))
           throw err

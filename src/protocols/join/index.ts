@@ -10,6 +10,7 @@
  */
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
+import { oneLine } from '../peer-text.js'
 import type { Logger } from '../../node/logger.js'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 
@@ -23,13 +24,13 @@ export type JoinReply = { status: 'ok', cert: string } | { status: 'refused', re
 /** The issuer's side: the certificate (base64) for `from`, or why not. */
 export type JoinHandler = (request: JoinRequest, from: string) => Promise<JoinReply>
 
-function isRequest (v: unknown): v is JoinRequest {
+export function isJoinRequest (v: unknown): v is JoinRequest {
   const r = v as JoinRequest | null
-  return typeof r === 'object' && r !== null && typeof r.secret === 'string' && r.secret.length <= 128 &&
+  return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof r.secret === 'string' && r.secret.length <= 128 &&
     typeof r.name === 'string' && r.name.length <= 128 && Object.keys(r).length === 2
 }
 
-function isReply (v: unknown): v is JoinReply {
+export function isJoinReply (v: unknown): v is JoinReply {
   const r = v as { status?: unknown, cert?: unknown, reason?: unknown } | null
   return typeof r === 'object' && r !== null && ((r.status === 'ok' && typeof r.cert === 'string') || (r.status === 'refused' && typeof r.reason === 'string'))
 }
@@ -46,7 +47,7 @@ export function serveJoin (handler: JoinHandler): (c: JoinComponents) => { start
       const f = frames(stream, MAX_BYTES)
       const from = connection.remotePeer.toString()
       try {
-        const req = await f.readJson(isRequest, 'join request', { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        const req = await f.readJson(isJoinRequest, 'join request', { signal: AbortSignal.timeout(TIMEOUT_MS) })
         const reply = await handler(req, from)
         log.info({ component: 'join', peer: from, status: reply.status, reason: reply.status === 'refused' ? reply.reason : undefined }, 'join request')
         await f.writeJson(reply, { signal: AbortSignal.timeout(TIMEOUT_MS) })
@@ -78,9 +79,9 @@ export async function requestJoin (node: Pick<Libp2p, 'dialProtocol'>, peer: Pee
   const f = frames(stream, MAX_BYTES)
   try {
     await f.writeJson(request, { signal })
-    const reply = await f.readJson(isReply, 'join reply', { signal })
+    const reply = await f.readJson(isJoinReply, 'join reply', { signal })
     await stream.close({ signal })
-    return reply
+    return reply.status === 'refused' ? { status: 'refused', reason: oneLine(reply.reason) } : reply
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
     throw err

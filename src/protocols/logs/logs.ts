@@ -1,22 +1,11 @@
 import { pipe } from 'it-pipe'
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
-import { FRAME_END, FRAME_STDERR, FRAME_STDOUT, LOGS_PROTOCOL, MAX_LOG_FRAME_BYTES, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
+import { FRAME_END, LOGS_PROTOCOL, MAX_LOG_FRAME_BYTES, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
+import { decodeLogFrame, isLogRequest, toFrames } from './frame.js'
 import type { LogProvider, Logs, LogsComponents } from './index.js'
 import type { LogChunk } from '../../node/runner/log-reader.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-
-interface LogRequest { taskId: string, follow: boolean }
-
-function isLogRequest (v: unknown): v is LogRequest {
-  const r = v as LogRequest | null
-  return typeof r === 'object' && r !== null && typeof r.taskId === 'string' && r.taskId.length <= 128 &&
-    typeof r.follow === 'boolean' && Object.keys(r).length === 2
-}
-
-function isEnd (v: unknown): v is { found: boolean } {
-  return typeof v === 'object' && v !== null && typeof (v as { found?: unknown }).found === 'boolean'
-}
 
 export class LogsNotFoundError extends Error {
   constructor (taskId: string, peer: string) {
@@ -58,18 +47,13 @@ export class LogsService implements Logs {
       await f.writeJson({ taskId, follow }, { signal })
       while (true) {
         // a followed task may be silent for long: only the caller's signal bounds this read
-        const frame = await f.readBytes({ signal: follow ? signal : AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
-        const kind = frame[0]
-        const body = frame.subarray(1)
-        if (kind === FRAME_STDOUT) yield { stream: 'stdout', data: body }
-        else if (kind === FRAME_STDERR) yield { stream: 'stderr', data: body }
-        else if (kind === FRAME_END) {
-          const end: unknown = JSON.parse(new TextDecoder().decode(body))
-          if (isEnd(end) && !end.found) throw new LogsNotFoundError(taskId, peer.toString())
+        const frame = await f.readBytes({ signal: follow ? signal : AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) }, 'log frame')
+        const decoded = decodeLogFrame(frame)
+        if ('end' in decoded) {
+          if (!decoded.found) throw new LogsNotFoundError(taskId, peer.toString())
           break
-        } else {
-          throw new Error(`unknown log frame type ${kind ?? 'none'}`)
         }
+        yield decoded
       }
       await stream.close({ signal })
       closed = true
@@ -99,19 +83,6 @@ export class LogsService implements Logs {
     } catch (err) {
       this.components.log.debug({ component: 'logs', peer: connection.remotePeer.toString(), reason: errorMessage(err) }, 'log stream ended early')
       stream.abort(err instanceof Error ? err : new Error(String(err)))
-    }
-  }
-}
-
-/** Splits log chunks into frames: a type byte (stdout/stderr) and at most a frame's worth of data. */
-async function * toFrames (source: AsyncIterable<LogChunk>): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    for (let off = 0; off < chunk.data.byteLength; off += MAX_LOG_FRAME_BYTES - 1) {
-      const part = chunk.data.subarray(off, off + MAX_LOG_FRAME_BYTES - 1)
-      const frame = new Uint8Array(part.byteLength + 1)
-      frame[0] = chunk.stream === 'stdout' ? FRAME_STDOUT : FRAME_STDERR
-      frame.set(part, 1)
-      yield frame
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv'
+import { oneLine } from '../peer-text.js'
 
 export interface OfferedFile {
   dest: string
@@ -54,6 +55,7 @@ export type FinalReply =
   | { status: 'accepted', numaNode: number | null }
   | { status: 'rejected', reason: string }
 
+// numeric bounds are the task file's (schema/task.schema.json): a peer that skips the CLI gets no more
 const str = (maxLength: number) => ({ type: 'string', maxLength } as const)
 
 const offerSchema = {
@@ -83,13 +85,13 @@ const offerSchema = {
       additionalProperties: false,
       required: ['cores', 'memoryMB', 'gpus', 'numa'],
       properties: {
-        cores: { type: 'integer', minimum: 0, maximum: 100_000 },
-        memoryMB: { type: 'integer', minimum: 0 },
-        gpus: { type: 'integer', minimum: 0, maximum: 1024 },
-        numa: { anyOf: [{ enum: ['any', 'none'] }, { type: 'integer', minimum: 0, maximum: 1024 }] }
+        cores: { type: 'integer', minimum: 0, maximum: 4096 },
+        memoryMB: { type: 'integer', minimum: 0, maximum: 16_777_216 },
+        gpus: { type: 'integer', minimum: 0, maximum: 64 },
+        numa: { anyOf: [{ enum: ['any', 'none'] }, { type: 'integer', minimum: 0, maximum: 1023 }] }
       }
     },
-    timeoutSec: { type: 'integer', minimum: 1 },
+    timeoutSec: { type: 'integer', minimum: 1, maximum: 604_800 },
     files: {
       type: 'array',
       maxItems: 1024,
@@ -100,7 +102,7 @@ const offerSchema = {
         properties: {
           dest: str(4096),
           sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-          size: { type: 'integer', minimum: 0 },
+          size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
           mode: { type: 'integer', minimum: 0, maximum: 0o7777 }
         }
       }
@@ -114,7 +116,7 @@ const replySchema = {
   properties: {
     status: { enum: ['rejected', 'reserved', 'accepted'] },
     reason: str(2048),
-    numaNode: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'null' }] },
+    numaNode: { anyOf: [{ type: 'integer', minimum: 0, maximum: 1023 }, { type: 'null' }] },
     missing: { type: 'array', maxItems: 1024, items: { type: 'string', pattern: '^[0-9a-f]{64}$' } }
   }
 } as const
@@ -141,4 +143,9 @@ export function createValidators (): Validators {
     offerReply: (v): v is OfferReply => isReply(v) && (v as { status: string }).status !== 'accepted',
     finalReply: (v): v is FinalReply => isReply(v) && (v as { status: string }).status !== 'reserved'
   }
+}
+
+/** A reply as the dispatcher passes it on: the runner's reason is shown to people, so one clean line. */
+export function fromPeer<T extends OfferReply | FinalReply> (reply: T): T {
+  return reply.status === 'rejected' ? { ...reply, reason: oneLine(reply.reason) } : reply
 }

@@ -2,7 +2,7 @@ import { anySignal } from 'any-signal'
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
 import { CHUNK_TIMEOUT_MS, FILE_CHUNK_BYTES, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, PUSH_PROTOCOL, PUSH_TIMEOUT_MS } from './constants.js'
-import { createValidators, isOfferFrame } from './messages.js'
+import { createValidators, fromPeer, isOfferFrame } from './messages.js'
 import type { TaskOffer, Validators } from './messages.js'
 import type { FileSource, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
 import type { Frames } from '../frames.js'
@@ -36,6 +36,7 @@ export class PushService implements Push {
   async push (peer: PeerId, offer: TaskOffer, files: FileSource, options: { signal?: AbortSignal }): Promise<PushOutcome> {
     const signal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
     let stream: Stream | undefined
+    let committing = false
     try {
       stream = await this.components.node.dialProtocol(peer, PUSH_PROTOCOL, { signal })
       const f = frames(stream, MAX_OFFER_BYTES)
@@ -46,20 +47,22 @@ export class PushService implements Push {
       if (reply.status === 'rejected') {
         // close our side too: a stream left open counts against the per-protocol stream limit
         await stream.close({ signal })
-        return { ...reply, sentFiles: 0 }
+        return { ...fromPeer(reply), sentFiles: 0 }
       }
       for (const sha of reply.missing) {
         const file = offer.files.find(x => x.sha256 === sha)
         if (file == null) throw new Error(`runner asked for a file not in the offer (${sha.slice(0, 12)}…)`)
         await sendFile(f, files(sha), options.signal)
       }
+      // the runner commits once it has every file: from here a failure leaves the outcome unknown
+      committing = true
       const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
       const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
       await stream.close({ signal })
-      return { ...final, sentFiles: reply.missing.length }
+      return { ...fromPeer(final), sentFiles: reply.missing.length }
     } catch (err) {
       stream?.abort(err instanceof Error ? err : new Error(String(err)))
-      return { status: 'rejected', reason: `push to ${peer.toString()} failed: ${errorMessage(err)}`, sentFiles: 0 }
+      return { status: 'rejected', reason: `push to ${peer.toString()} failed: ${errorMessage(err)}`, sentFiles: 0, ...(committing ? { uncertain: true } : {}) }
     } finally {
       signal.clear()
     }

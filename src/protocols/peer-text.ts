@@ -1,0 +1,17 @@
+/**
+ * Text a peer sends that a person will read (a refusal reason, a cancel message): whatever it
+ * holds, it is shown as one printable line of bounded length, so a peer cannot break a log line,
+ * forge extra output lines or send terminal escape sequences.
+ */
+
+/** longest peer text shown as is; the rest is cut with an ellipsis */
+export const MAX_PEER_TEXT_CHARS = 256
+
+export function oneLine (text: string, max = MAX_PEER_TEXT_CHARS): string {
+  // control characters (C0, DEL, C1), line and paragraph separators and lone surrogates become spaces
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, ' ').trim()
+  if (clean.length <= max) return clean
+  // do not cut a surrogate pair in two
+  const cut = /[\ud800-\udbff]/.test(clean.charAt(max - 2)) ? max - 2 : max - 1
+  return `${clean.slice(0, cut)}…`
+}
