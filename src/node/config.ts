@@ -11,6 +11,10 @@ import { InvalidFileError, MeshError } from '../errors.js'
 import { errnoCode, fsProblem, writeFileAtomic } from './home.js'
 import { closest, parseJsonText } from './json.js'
 import { bootstrapAddrProblem, listenAddrProblem, nameProblem, tagProblem } from './parse.js'
+import {
+  DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SUSPECT_AFTER_MS,
+  SUSPECT_AFTER_HEARTBEATS
+} from './liveness/constants.js'
 
 export interface MeshConfig {
   version: 1
@@ -25,6 +29,15 @@ export interface MeshConfig {
   offlineAfterMs: number
   /** a peer silent this long is forgotten */
   dropAfterMs: number
+  /** failure detection (docs/reliability.md): a peer silent this long, or whose connection
+   * closed, is suspect and probed; default 2.5 × heartbeatIntervalMs */
+  suspectAfterMs: number
+  /** a suspect is probed this often */
+  probeIntervalMs: number
+  /** one probe (ping, dialling if needed) fails after this long */
+  probeTimeoutMs: number
+  /** consecutive failed probes that make a suspect dead (shown offline, skipped by placement) */
+  probeFailures: number
   /** executors in order of preference; the first available one runs tasks */
   executors: Array<'process' | 'systemd' | 'container'>
 }
@@ -42,6 +55,10 @@ export function defaultConfig (): MeshConfig {
     heartbeatIntervalMs: 2000,
     offlineAfterMs: 7000,
     dropAfterMs: 86_400_000,
+    suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,
+    probeIntervalMs: DEFAULT_PROBE_INTERVAL_MS,
+    probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
+    probeFailures: DEFAULT_PROBE_FAILURES,
     executors: ['process']
   }
 }
@@ -70,6 +87,11 @@ const SCHEMA = {
     heartbeatIntervalMs: { ...MS, minimum: 100 },
     offlineAfterMs: MS,
     dropAfterMs: MS,
+    suspectAfterMs: MS,
+    // faster probing than this costs CPU on a busy peer and proves nothing more
+    probeIntervalMs: { ...MS, minimum: 100 },
+    probeTimeoutMs: { ...MS, minimum: 100 },
+    probeFailures: { type: 'integer', minimum: 1, maximum: 100 },
     executors: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['process', 'systemd', 'container'] } }
   }
 }
@@ -101,7 +123,14 @@ export async function saveConfig (path: string, config: MeshConfig): Promise<voi
 export function validateConfig (value: unknown, path: string): MeshConfig {
   const problems = configProblems(value)
   if (problems.length > 0) throw new InvalidFileError(path, problems.join('; '))
-  return { ...defaultConfig(), ...(value as Partial<MeshConfig>) }
+  return withDefaults(value as Partial<MeshConfig>)
+}
+
+/** Missing fields take their defaults; suspectAfterMs follows the heartbeat interval when unset. */
+function withDefaults (value: Partial<MeshConfig>): MeshConfig {
+  const config = { ...defaultConfig(), ...value }
+  if (value.suspectAfterMs == null) config.suspectAfterMs = Math.round(SUSPECT_AFTER_HEARTBEATS * config.heartbeatIntervalMs)
+  return config
 }
 
 /** Every problem with a (partial) config, one phrase each; empty when it is valid. */
@@ -113,13 +142,17 @@ export function configProblems (value: unknown): string[] {
   const validate = ajv.compile(SCHEMA)
   if (!validate(value)) return (validate.errors ?? []).map(describe)
 
-  const config = { ...defaultConfig(), ...(value as Partial<MeshConfig>) }
+  const config = withDefaults(value as Partial<MeshConfig>)
   const problems: string[] = []
   if (config.offlineAfterMs <= config.heartbeatIntervalMs) {
     problems.push(`field 'offlineAfterMs': must be greater than heartbeatIntervalMs (${config.heartbeatIntervalMs})`)
   }
   if (config.dropAfterMs < config.offlineAfterMs) {
     problems.push(`field 'dropAfterMs': must be at least offlineAfterMs (${config.offlineAfterMs})`)
+  }
+  // shorter, and every peer would be suspect between two of its heartbeats
+  if (config.suspectAfterMs <= config.heartbeatIntervalMs) {
+    problems.push(`field 'suspectAfterMs': must be greater than heartbeatIntervalMs (${config.heartbeatIntervalMs})`)
   }
   return problems
 }

@@ -31,6 +31,7 @@ import { initHome } from './init.js'
 import { loadKey } from './keys.js'
 import { createMeshLibp2p } from './libp2p.js'
 import { peerTable } from './peer-table/index.js'
+import { liveness as livenessService } from './liveness/index.js'
 import { installSwarmKey, readSwarmKey } from './swarm-key.js'
 import { meshVersion } from './version.js'
 import { peerEntries, selfEntry } from './views.js'
@@ -41,6 +42,7 @@ import type { HomePaths } from './home.js'
 import type { MeshLibp2p } from './libp2p.js'
 import type { Logger } from './logger.js'
 import type { PeerTableApi } from './peer-table/index.js'
+import type { Liveness, LivenessService } from './liveness/index.js'
 import type { NodeInfo, PeerEntry } from './views.js'
 import type { Cancel, CancelReply } from '../protocols/cancel/index.js'
 import type { Heartbeat } from '../protocols/heartbeat/index.js'
@@ -93,6 +95,9 @@ export class Daemon {
   private db?: Level<string, string>
   private node?: MeshLibp2p
   private table?: PeerTableApi
+  private liveness?: Liveness
+  /** the same object as `liveness`, with the heartbeat input the daemon feeds */
+  private livenessInput?: LivenessService
   private beat?: Heartbeat
   private tagAdverts?: Tags
   private connector?: Connector
@@ -185,12 +190,15 @@ export class Daemon {
     }
 
     const table = this.table
+    // before heartbeats start, so the first advert of every peer is tracked
+    this.startLiveness(node)
     this.beat = heartbeat({
       intervalMs: this.config.heartbeatIntervalMs,
       authorise: advert => membership.admit(advert),
       ...(membership.cert != null ? { cert: membership.cert } : {}),
       advert: () => this.advertBody(),
-      onAdvert: advert => { table.observe(advert) }
+      // only a newer advert counts as news of life: a stale copy must not revive a dead peer
+      onAdvert: advert => { if (table.observe(advert)) this.livenessInput?.heard(advert.peerId, advert.leaving) }
     })({ peerId: node.peerId, privateKey, pubsub: node.services.pubsub, log })
     await this.beat.start()
 
@@ -252,6 +260,26 @@ export class Daemon {
       start: async () => {},
       stop: async () => {}
     }
+  }
+
+  /**
+   * Failure detection: heartbeats and closed connections feed the detector, which probes suspects;
+   * a dead peer shows offline at once so placement skips it until it is heard again.
+   */
+  private startLiveness (node: MeshLibp2p): void {
+    const { log, config, table } = this
+    if (config == null || table == null) throw new Error('start order')
+    const service = livenessService({
+      suspectAfterMs: config.suspectAfterMs,
+      probeIntervalMs: config.probeIntervalMs,
+      probeTimeoutMs: config.probeTimeoutMs,
+      probeFailures: config.probeFailures,
+      addresses: id => table.get(id)?.advert.addresses ?? [],
+      name: id => table.get(id)?.advert.name
+    })({ ping: node.services.ping, events: node, log })
+    service.onDead(id => { table.markDown(id) })
+    service.start()
+    this.liveness = this.livenessInput = service
   }
 
   /** A revocation list from the CLI or gossip: verify, adopt if newer, pass it on. */
@@ -354,6 +382,7 @@ export class Daemon {
     await step('runner', async () => this.parts?.runner.stop())
     for (const p of [this.parts?.push, this.parts?.logs, this.parts?.cancel]) await step('protocol', async () => p?.stop())
     this.parts?.results.stop()
+    await step('liveness', async () => this.liveness?.stop())
     await step('heartbeat', async () => this.beat?.stop())
     await step('tag adverts', async () => this.tagAdverts?.stop())
     await step('libp2p', async () => this.node?.stop())
@@ -405,7 +434,8 @@ export class Daemon {
     const found = tag == null ? [] : await this.tagAdverts.findPeers(tag, signal != null ? { signal } : {})
     // a provider record proves nothing by itself: in authority mode only members' records count
     const holders = found.filter(h => this.membership.isMember(h.peerId) == null)
-    return peerEntries({ self, table: this.table.list(), holders, ...(tag != null ? { tag } : {}) })
+    const liveness = this.liveness
+    return peerEntries({ self, table: this.table.list(), holders, ...(tag != null ? { tag } : {}), ...(liveness != null ? { liveness: id => liveness.state(id) } : {}) })
   }
 
   /** `mesh stop`: answer first, then stop, so the CLI gets its reply before the socket closes. */

@@ -1,6 +1,7 @@
 import type { AdvertBody, NumaAdvert, GpuAdvert } from '../protocols/heartbeat/index.js'
 import type { PeerView } from './peer-table/index.js'
 import type { TagHolder } from '../protocols/tags/index.js'
+import type { LivenessState } from './liveness/index.js'
 
 /**
  * What `mesh peers --json` prints for each peer. Field names are a stable contract for scripts:
@@ -26,6 +27,8 @@ export interface PeerEntry {
   lastSeen: string | null
   /** where this node learned of the peer */
   sources: Array<'heartbeat' | 'dht' | 'self'>
+  /** peers heard in heartbeats: the failure detector's verdict ('dead' ones show state offline) */
+  liveness?: LivenessState
 }
 
 export interface NodeInfo extends PeerEntry {
@@ -72,6 +75,8 @@ export interface PeerEntriesInput {
   /** DHT providers of `tag`, when a tag was asked for */
   holders: TagHolder[]
   tag?: string
+  /** the failure detector's state of a peer */
+  liveness?: (peerId: string) => LivenessState
 }
 
 /**
@@ -90,7 +95,8 @@ export function peerEntries (input: PeerEntriesInput): PeerEntry[] {
       self: false,
       state: p.state,
       lastSeen: new Date(p.lastSeen).toISOString(),
-      sources: ['heartbeat']
+      sources: ['heartbeat'],
+      ...(input.liveness != null ? { liveness: input.liveness(p.advert.peerId) } : {})
     })
   }
   for (const h of input.holders) {

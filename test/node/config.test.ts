@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { defaultConfig, loadConfig, saveConfig } from '../../src/node/config.js'
+import { defaultConfig, loadConfig, saveConfig, validateConfig } from '../../src/node/config.js'
 import type { MeshConfig } from '../../src/node/config.js'
 
 describe('config', () => {
@@ -46,6 +46,10 @@ describe('config', () => {
       heartbeatIntervalMs: 2000,
       offlineAfterMs: 7000,
       dropAfterMs: 86_400_000,
+      suspectAfterMs: 5000,
+      probeIntervalMs: 1000,
+      probeTimeoutMs: 2000,
+      probeFailures: 3,
       executors: ['process']
     })
   })
@@ -122,6 +126,23 @@ describe('config', () => {
   it('checks timings against each other', async () => {
     await assertInvalid('{ "heartbeatIntervalMs": 5000, "offlineAfterMs": 5000 }', /field 'offlineAfterMs': must be greater than heartbeatIntervalMs \(5000\)/)
     await assertInvalid('{ "dropAfterMs": 1000 }', /field 'dropAfterMs': must be at least offlineAfterMs/)
+    await assertInvalid('{ "suspectAfterMs": 2000 }', /^field 'suspectAfterMs': must be greater than heartbeatIntervalMs \(2000\)$/)
+  })
+
+  it('checks the failure-detection knobs', async () => {
+    await assertInvalid('{ "probeFailures": 0 }', /^field 'probeFailures': must be >= 1$/)
+    await assertInvalid('{ "probeFailures": 2.5 }', /^field 'probeFailures': must be an integer$/)
+    await assertInvalid('{ "probeIntervalMs": 10 }', /^field 'probeIntervalMs': must be >= 100$/)
+    await assertInvalid('{ "probeTimeoutMs": "2s" }', /^field 'probeTimeoutMs': must be an integer$/)
+    await assertInvalid('{ "probeFailure": 3 }', /^unknown field 'probeFailure' \(did you mean 'probeFailures'\?\)$/)
+  })
+
+  it('derives suspectAfterMs from the heartbeat interval unless it is set', () => {
+    assert.equal(validateConfig({ heartbeatIntervalMs: 500 }, 'c.json').suspectAfterMs, 1250)
+    assert.equal(validateConfig({ heartbeatIntervalMs: 500, suspectAfterMs: 3000 }, 'c.json').suspectAfterMs, 3000)
+    assert.equal(validateConfig({}, 'c.json').suspectAfterMs, 5000)
+    const c = validateConfig({ probeIntervalMs: 500, probeTimeoutMs: 800, probeFailures: 5 }, 'c.json')
+    assert.deepEqual([c.probeIntervalMs, c.probeTimeoutMs, c.probeFailures], [500, 800, 5])
   })
 
   it('refuses to save a config the next load would reject', async () => {

@@ -6,7 +6,8 @@
  *                                 └────────── load() at start ◀──────┘
  *
  * Persisting means a restarted daemon knows its mesh (and whom to dial) before it hears back;
- * loaded peers stay offline until a fresh heartbeat arrives.
+ * loaded peers stay offline until a fresh heartbeat arrives. A peer the failure detector declares
+ * dead (markDown) is offline at once, so placement skips it, until its next heartbeat.
  */
 import { PeerTable } from './peer-table.js'
 import type { PeerRecord, PeerState } from './state.js'
@@ -43,6 +44,8 @@ export interface PeerTableApi {
   stop: () => Promise<void>
   /** returns false when the advert is not newer than what the table holds */
   observe: (advert: PeerRecord['advert']) => boolean
+  /** shows the peer offline until its next newer advert; false when the peer is unknown */
+  markDown: (peerId: string) => boolean
   get: (peerId: string) => PeerView | undefined
   list: () => PeerView[]
   /** records that failed to decode at load (reported, never silently dropped) */

@@ -15,6 +15,9 @@ export class PeerTable implements PeerTableApi {
   private readonly dirty = new Set<string>()
   /** peers heard since start; loaded ones stay offline until their next heartbeat */
   private readonly heard = new Set<string>()
+  /** declared dead by the failure detector since their last advert; not persisted (a loaded
+   * peer is offline until heard anyway) */
+  private readonly down = new Set<string>()
   private timer?: ReturnType<typeof setInterval>
   /** the flush in progress, so stop() waits for it before the database closes */
   private flushing?: Promise<void>
@@ -31,6 +34,7 @@ export class PeerTable implements PeerTableApi {
     if (this.started) return
     this.corrupt = 0
     this.peers.clear()
+    this.down.clear()
     await this.load()
     this.started = true
     this.timer = setInterval(() => { void this.flush().catch(() => {}) }, this.init.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS)
@@ -49,7 +53,14 @@ export class PeerTable implements PeerTableApi {
     if (!isNewer(current, advert)) return false
     this.peers.set(advert.peerId, { advert, lastSeen: this.now() })
     this.heard.add(advert.peerId)
+    this.down.delete(advert.peerId)
     this.dirty.add(advert.peerId)
+    return true
+  }
+
+  markDown (peerId: string): boolean {
+    if (!this.peers.has(peerId)) return false
+    this.down.add(peerId)
     return true
   }
 
@@ -66,7 +77,8 @@ export class PeerTable implements PeerTableApi {
   }
 
   private view (record: PeerRecord, now: number): PeerView {
-    const state = this.heard.has(record.advert.peerId) ? peerState(record, now, this.init) : 'offline'
+    const id = record.advert.peerId
+    const state = this.heard.has(id) && !this.down.has(id) ? peerState(record, now, this.init) : 'offline'
     return { ...record, state }
   }
 
@@ -106,6 +118,7 @@ export class PeerTable implements PeerTableApi {
       if (shouldDrop(record, now, this.init)) {
         this.peers.delete(id)
         this.dirty.delete(id)
+        this.down.delete(id)
         log.info({ component: 'peer-table', peer: id }, 'dropped peer silent for too long')
         await store.del(id).catch((err: unknown) => { log.warn({ component: 'peer-table', err }, 'delete failed') })
       }

@@ -128,6 +128,35 @@ describe('peer table', () => {
     assert.equal(table.get('a')?.lastSeen, T0 + OFFLINE_MS)
   })
 
+  it('shows a peer the failure detector declared dead offline until a newer advert', () => {
+    const { table } = harness()
+    assert.equal(table.markDown('a'), false, 'an unknown peer cannot be marked')
+    table.observe(advert('a', 1))
+    table.observe(advert('b', 1))
+    assert.equal(table.markDown('a'), true)
+    assert.equal(table.get('a')?.state, 'offline')
+    assert.deepEqual(table.list().map(p => [p.advert.peerId, p.state]), [['a', 'offline'], ['b', 'online']])
+    assert.equal(table.observe(advert('a', 1)), false)
+    assert.equal(table.get('a')?.state, 'offline', 'a stale copy does not bring it back')
+    table.observe(advert('a', 2))
+    assert.equal(table.get('a')?.state, 'online')
+  })
+
+  it('does not persist a down mark: a restarted table knows the peer, offline until heard', async () => {
+    const { table, store } = harness()
+    await table.start()
+    table.observe(advert('a', 1))
+    table.markDown('a')
+    await table.stop()
+    assert.equal((JSON.parse(store.map.get('a') ?? '{}') as PeerRecord).advert.seq, 1)
+    const again = harness(store).table
+    await again.start()
+    assert.equal(again.get('a')?.state, 'offline')
+    again.observe(advert('a', 2))
+    assert.equal(again.get('a')?.state, 'online')
+    await again.stop()
+  })
+
   it('marks a leaving peer offline at once', () => {
     const { table } = harness()
     table.observe(advert('a', 1))
