@@ -15,3 +15,13 @@ export function oneLine (text: string, max = MAX_PEER_TEXT_CHARS): string {
   const cut = /[\ud800-\udbff]/.test(clean.charAt(max - 2)) ? max - 2 : max - 1
   return `${clean.slice(0, cut)}…`
 }
+
+/**
+ * A value from a peer named inside one of our own messages: JSON-quoted (newlines, control
+ * characters and lone surrogates escaped) and cut to `max` characters.
+ */
+export function quoted (text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max)}…` : text
+  // JSON leaves U+2028/2029 and C1 controls as they are; they break lines in some terminals and logs
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

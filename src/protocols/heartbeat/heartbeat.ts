@@ -1,3 +1,4 @@
+import { quoted } from '../peer-text.js'
 import { SignedTopic } from '../signed-topic.js'
 import { createAdvertValidator } from './advert.js'
 import {
@@ -31,7 +32,7 @@ export class HeartbeatService implements Heartbeat {
       component: 'heartbeat',
       check: async (payload: unknown, signer: PeerId) => {
         if (!validate(payload)) return validate.lastError()
-        if (payload.peerId !== signer.toString()) return `heartbeat signed by ${signer.toString()} claims to be ${payload.peerId}`
+        if (payload.peerId !== signer.toString()) return `heartbeat signed by ${signer.toString()} claims to be ${quoted(payload.peerId)}`
         const ahead = payload.sentAt - this.now()
         if (ahead > MAX_CLOCK_SKEW_MS) return `heartbeat from ${payload.peerId} is dated ${ahead} ms in the future`
         if (-ahead > MAX_ADVERT_AGE_MS) return `heartbeat from ${payload.peerId} is ${-ahead} ms old (a replay or a skewed clock)`
