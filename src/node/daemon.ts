@@ -8,7 +8,8 @@ import { cancel as cancelProtocol } from '../protocols/cancel/index.js'
 import { heartbeat } from '../protocols/heartbeat/index.js'
 import { logs as logsProtocol } from '../protocols/logs/index.js'
 import { push as pushProtocol } from '../protocols/push/index.js'
-import { results as resultsTopic } from '../protocols/results/index.js'
+import { recordChecker, results as resultsTopic } from '../protocols/results/index.js'
+import { sync as syncProtocol } from '../protocols/sync/index.js'
 import { tags as tagAdverts } from '../protocols/tags/index.js'
 import { controlHandlers } from './api.js'
 import { Dispatcher } from './dispatch/index.js'
@@ -53,6 +54,7 @@ import type { LogChunk } from './runner/log-reader.js'
 import type { Membership } from './membership/index.js'
 import type { TrustState } from './membership/files.js'
 import type { Revocations } from '../protocols/revocations/index.js'
+import type { Sync } from '../protocols/sync/index.js'
 import type { RecordDb } from './store/task-records.js'
 import type { InviteGrant } from './trust/index.js'
 import type { Tags } from '../protocols/tags/index.js'
@@ -108,6 +110,7 @@ export class Daemon {
   private authority?: AuthorityMembership
   private revocationTopic?: Revocations
   private revocationTimer?: ReturnType<typeof setInterval>
+  private syncService?: Sync
   private invites?: InviteBook
   private inviteAuthorities?: RecordDb
   private joinService?: { start: () => Promise<void>, stop: () => Promise<void> }
@@ -207,6 +210,7 @@ export class Daemon {
 
     await this.startTasks(node, privateKey)
     this.startRevocations(node, privateKey)
+    await this.startSync(node)
     await this.startInvites(node)
 
     this.connector = new Connector(node, log, {
@@ -319,6 +323,29 @@ export class Daemon {
   }
 
   /**
+   * Catch-up: on every new connection (and every minute with one random peer) exchange the signed
+   * task records and the revocation list the other side lacks; see src/protocols/sync.
+   */
+  private async startSync (node: MeshLibp2p): Promise<void> {
+    const { records } = this.tasks()
+    const membership = this.membership
+    const revocations = this.authority == null
+      ? undefined
+      : {
+          version: () => this.trust.revocations?.list.version ?? 0,
+          list: () => this.trust.revocations?.bytes,
+          adopt: async (bytes: Uint8Array) => { await this.adoptRevocations(bytes) }
+        }
+    this.syncService = syncProtocol({
+      store: records,
+      check: recordChecker(signer => membership.isMember(signer)).open,
+      authorise: peer => membership.isMember(peer),
+      ...(revocations != null ? { revocations } : {})
+    })({ node, log: this.log })
+    await this.syncService.start()
+  }
+
+  /**
    * Enrolment: invites registered by `mesh ca invite --home` (hash of the secret, the grant, and the
    * authority dir whose key signs) are redeemed once over /mesh/join/1.0.0.
    */
@@ -381,6 +408,7 @@ export class Daemon {
     await step('dispatcher', async () => this.parts?.dispatcher.stop())
     await step('runner', async () => this.parts?.runner.stop())
     for (const p of [this.parts?.push, this.parts?.logs, this.parts?.cancel]) await step('protocol', async () => p?.stop())
+    await step('sync', async () => this.syncService?.stop())
     this.parts?.results.stop()
     await step('liveness', async () => this.liveness?.stop())
     await step('heartbeat', async () => this.beat?.stop())
@@ -453,17 +481,21 @@ export class Daemon {
     const { log } = this
     if (this.db == null || this.paths == null || this.caps == null || this.config == null) throw new Error('start order')
     const self = node.peerId.toString()
-    const records = new TaskRecords(levelRecordDb(this.db.sublevel<string, string>('records', {})), log)
+    const records = new TaskRecords(levelRecordDb(this.db.sublevel<string, string>('records', {})), log, {
+      attempts: levelRecordDb(this.db.sublevel<string, string>('attempts', {}))
+    })
     await records.load()
     const membership = this.membership
     const results = resultsTopic({
       // a record arriving while the daemon stops may find the database closed: nothing to keep then
-      onRecord: record => { records.put(record).catch((err: unknown) => { log.debug({ component: 'results', reason: errorMessage(err) }, 'record not stored') }) },
+      onRecord: (record, envelope) => { records.put(record, envelope).catch((err: unknown) => { log.debug({ component: 'results', reason: errorMessage(err) }, 'record not stored') }) },
       authorise: signer => membership.isMember(signer) })({ privateKey, pubsub: node.services.pubsub, log })
     results.start()
+    // sealed once: the same envelope is stored (to relay it on sync) and gossiped
     const publish = async (record: TaskRecord): Promise<void> => {
-      await records.put(record)
-      await results.publish(record)
+      const envelope = await results.seal(record).catch((err: unknown) => { log.warn({ component: 'results', task: record.id, reason: errorMessage(err) }, 'record not sealed: kept here, not gossiped'); return undefined })
+      await records.put(record, envelope)
+      if (envelope != null) await results.publishSealed(envelope)
     }
     const config = this.config
     const runner = new Runner({

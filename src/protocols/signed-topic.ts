@@ -21,8 +21,8 @@ export interface SignedTopicInit<T> {
   component: string
   /** schema and authorisation check; returns why the payload is refused, or null to accept */
   check: (payload: unknown, signer: PeerId) => string | null | Promise<string | null>
-  /** called once per valid message from another node */
-  onPayload: (payload: T, signer: PeerId) => void
+  /** called once per valid message from another node, with the envelope bytes it came in (to keep and relay) */
+  onPayload: (payload: T, signer: PeerId, envelope: Uint8Array) => void
 }
 
 /**
@@ -34,7 +34,7 @@ export class SignedTopic<T> {
   private readonly components: SignedTopicComponents
   private readonly init: SignedTopicInit<T>
   /** payloads accepted by the validator, handed to the message listener */
-  private readonly accepted = new WeakMap<Message, { payload: T, signer: PeerId }>()
+  private readonly accepted = new WeakMap<Message, { payload: T, signer: PeerId, envelope: Uint8Array }>()
   /** last refusal logged per peer: a refused peer repeats itself every heartbeat */
   private readonly refusals = new Map<string, string>()
   private started = false
@@ -64,8 +64,24 @@ export class SignedTopic<T> {
 
   /** Seals and publishes; a failure is logged, not thrown (gossip is best effort). */
   async publish (payload: T): Promise<boolean> {
+    let bytes: Uint8Array
     try {
-      const bytes = await sealJson(this.init.kind, payload, this.components.privateKey)
+      bytes = await this.seal(payload)
+    } catch (err) {
+      this.components.log.warn({ component: this.init.component, err }, 'publish failed')
+      return false
+    }
+    return this.publishSealed(bytes)
+  }
+
+  /** The signed envelope of `payload`, as it goes on the wire (callers keep it to relay it later). */
+  async seal (payload: T): Promise<Uint8Array> {
+    return sealJson(this.init.kind, payload, this.components.privateKey)
+  }
+
+  /** Publishes an envelope made by `seal`; a failure is logged, not thrown. */
+  async publishSealed (bytes: Uint8Array): Promise<boolean> {
+    try {
       await this.components.pubsub.publish(this.init.topic, bytes)
       return true
     } catch (err) {
@@ -83,7 +99,7 @@ export class SignedTopic<T> {
       }
       const refused = await this.init.check(payload, signer)
       if (refused != null) throw new Error(refused)
-      this.accepted.set(msg, { payload: payload as T, signer })
+      this.accepted.set(msg, { payload: payload as T, signer, envelope: msg.data })
       return TopicValidatorResult.Accept
     } catch (err) {
       const peer = from.toString()
@@ -101,6 +117,6 @@ export class SignedTopic<T> {
     const entry = this.accepted.get(evt.detail)
     if (entry == null) return
     this.accepted.delete(evt.detail)
-    this.init.onPayload(entry.payload, entry.signer)
+    this.init.onPayload(entry.payload, entry.signer, entry.envelope)
   }
 }

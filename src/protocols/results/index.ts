@@ -1,57 +1,54 @@
 /**
  * Task records on gossip: runners publish a signed record when a task starts and when it ends;
  * dispatchers publish the states they own (queued, rejected, lost, cancelled before a runner had
- * it). Every node validates and keeps them, so `mesh status ID` works anywhere.
+ * it). Every node validates and keeps them, with their envelope, so `mesh status ID` works anywhere
+ * and a node can hand a record on later (sync) in a form its receiver can verify.
  *
  *   runner ──seal(record)──▶ /mesh/results/1.0.0 ──▶ every node: signer = gossip sender,
  *                                                    signer may write this state, schema → store
  */
 import { SignedTopic } from '../signed-topic.js'
-import { MAX_RESULT_BYTES, RESULTS_DOMAIN, RESULTS_PAYLOAD_TYPE, RESULTS_TOPIC } from './constants.js'
-import { createRecordValidator } from './record.js'
-import type { TaskRecord, TaskState } from './record.js'
+import { RESULTS_TOPIC } from './constants.js'
+import { RESULT_KIND, recordChecker } from './verify.js'
+import type { TaskRecord } from './record.js'
 import type { SignedTopicComponents } from '../signed-topic.js'
 import type { PeerId } from '@libp2p/interface'
 
 export type { TaskRecord, TaskState } from './record.js'
+export type { RecordChecker, RecordVerdict } from './verify.js'
+export type { RecordValidator } from './record.js'
 export { FINAL_STATES, supersedes, consistent, tail, createRecordValidator } from './record.js'
-export { RESULTS_TOPIC, TAIL_CHARS } from './constants.js'
-
-/** States a dispatcher may sign: the ones it decides without a runner. */
-const DISPATCHER_STATES: ReadonlySet<TaskState> = new Set(['queued', 'rejected', 'lost', 'cancelled'])
-
-/** Pure: may `signer` publish `record`? Returns the reason when not. */
-export function authorise (record: TaskRecord, signer: string): string | null {
-  if (record.runner === signer) return null
-  if (record.dispatcher === signer && DISPATCHER_STATES.has(record.state)) return null
-  return `${signer} may not publish state ${record.state} of task ${record.id}`
-}
+export { authorise, recordChecker } from './verify.js'
+export { RESULTS_TOPIC, TAIL_CHARS, MAX_RESULT_BYTES } from './constants.js'
 
 export interface ResultsInit {
-  onRecord: (record: TaskRecord) => void
+  /** a verified record from another node and the envelope it came in */
+  onRecord: (record: TaskRecord, envelope: Uint8Array) => void
   /** membership check of the signer; returns why it is refused, or null */
   authorise?: (signer: string) => string | null
 }
-
 
 export interface Results {
   start: () => void
   stop: () => void
   publish: (record: TaskRecord) => Promise<boolean>
+  /** the signed envelope of a record of this node, to store and then `publishSealed` */
+  seal: (record: TaskRecord) => Promise<Uint8Array>
+  publishSealed: (envelope: Uint8Array) => Promise<boolean>
 }
 
 export function results (init: ResultsInit): (components: SignedTopicComponents) => Results {
   return (components) => {
-    const validate = createRecordValidator()
+    const checker = recordChecker(init.authorise)
     return new SignedTopic<TaskRecord>(components, {
       topic: RESULTS_TOPIC,
-      kind: { domain: RESULTS_DOMAIN, payloadType: RESULTS_PAYLOAD_TYPE, maxBytes: MAX_RESULT_BYTES },
+      kind: RESULT_KIND,
       component: 'results',
       check: (payload: unknown, signer: PeerId) => {
-        if (!validate(payload)) return validate.lastError()
-        return authorise(payload, signer.toString()) ?? init.authorise?.(signer.toString()) ?? null
+        const verdict = checker.check(payload, signer.toString())
+        return verdict.ok ? null : verdict.reason
       },
-      onPayload: record => { init.onRecord(record) }
+      onPayload: (record, _signer, envelope) => { init.onRecord(record, envelope) }
     })
   }
 }
