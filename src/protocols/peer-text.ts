@@ -25,3 +25,16 @@ export function quoted (text: string, max = 80): string {
   // JSON leaves U+2028/2029 and C1 controls as they are; they break lines in some terminals and logs
   return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
+
+/**
+ * A value named in a one-line message: `'text'` as before for a short printable string, JSON-quoted
+ * and cut (see quoted) for anything else, and its type for a value that is not a string.
+ */
+export function shown (value: unknown, max = 80): string {
+  if (typeof value === 'string') {
+    const plain = value.length <= max && !/['\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value) && value.isWellFormed()
+    return plain ? `'${value}'` : quoted(value, max)
+  }
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value)
+  return Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value
+}

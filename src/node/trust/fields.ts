@@ -4,6 +4,7 @@
  * problem becomes the one-line reason ("certificate is malformed: tags[2] …").
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import { quoted, shown } from '../../protocols/peer-text.js'
 import { nameProblem, tagProblem } from '../parse.js'
 import { ROLES } from './constants.js'
 import { isRole } from './roles.js'
@@ -22,7 +23,7 @@ export function peerIdProblem (value: string): string | undefined {
     peerIdFromString(value)
     return undefined
   } catch {
-    return `'${value}' is not a peer id`
+    return `${shown(value)} is not a peer id`
   }
 }
 
@@ -35,13 +36,13 @@ export class Fields {
     this.obj = value as Record<string, unknown>
     const allowed = new Set([...expected.keys, ...(expected.optional ?? [])])
     for (const key of Object.keys(this.obj)) {
-      if (!allowed.has(key)) throw new MalformedError(`unexpected field '${key}'`)
+      if (!allowed.has(key)) throw new MalformedError(`unexpected field ${shown(key)}`)
     }
     for (const key of expected.keys) {
       if (!(key in this.obj)) throw new MalformedError(`field '${key}' is missing`)
     }
-    if (this.obj.v !== 1) throw new MalformedError(`version ${JSON.stringify(this.obj.v)} is not supported (expected 1)`)
-    if (this.obj.kind !== expected.kind) throw new MalformedError(`kind is ${JSON.stringify(this.obj.kind)}, expected '${expected.kind}'`)
+    if (this.obj.v !== 1) throw new MalformedError(`version ${json(this.obj.v)} is not supported (expected 1)`)
+    if (this.obj.kind !== expected.kind) throw new MalformedError(`kind is ${json(this.obj.kind)}, expected '${expected.kind}'`)
   }
 
   has (name: string): boolean {
@@ -73,7 +74,7 @@ export class Fields {
   /** an ISO-8601 time; returned as written (ms since epoch via Date.parse) */
   time (name: string): string {
     const v = this.string(name, 40)
-    if (Number.isNaN(Date.parse(v))) throw new MalformedError(`${name} '${v}' is not an ISO time`)
+    if (Number.isNaN(Date.parse(v))) throw new MalformedError(`${name} ${shown(v)} is not an ISO time`)
     return v
   }
 
@@ -95,7 +96,7 @@ export class Fields {
     return this.array(name, 64).map((t, i) => {
       const tag = checkString(t, `${name}[${i}]`, 63)
       const problem = tagProblem(tag)
-      if (problem != null) throw new MalformedError(`${name}[${i}] '${tag}': ${problem}`)
+      if (problem != null) throw new MalformedError(`${name}[${i}] ${shown(tag)}: ${problem}`)
       return tag
     })
   }
@@ -103,7 +104,7 @@ export class Fields {
   roles (name: string): Role[] {
     return this.array(name, ROLES.length).map((r, i) => {
       const role = checkString(r, `${name}[${i}]`, 16)
-      if (!isRole(role)) throw new MalformedError(`${name}[${i}] '${role}' is not a role (${ROLES.join(', ')})`)
+      if (!isRole(role)) throw new MalformedError(`${name}[${i}] ${shown(role)} is not a role (${ROLES.join(', ')})`)
       return role
     })
   }
@@ -119,6 +120,11 @@ export class Fields {
 function checkString (v: unknown, name: string, max: number, pattern?: RegExp): string {
   if (typeof v !== 'string') throw new MalformedError(`${name} must be a string`)
   if (v.length > max) throw new MalformedError(`${name} is longer than ${max} characters`)
-  if (pattern != null && !pattern.test(v)) throw new MalformedError(`${name} '${v}' has the wrong form`)
+  if (pattern != null && !pattern.test(v)) throw new MalformedError(`${name} ${shown(v)} has the wrong form`)
   return v
+}
+
+/** A small JSON value as written (the version and kind messages always showed JSON), else its type. */
+function json (value: unknown): string {
+  return typeof value === 'string' ? quoted(value) : shown(value)
 }

@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { MeshError } from '../../errors.js'
+import { oneLine, shown } from '../../protocols/peer-text.js'
 import { bootstrapAddrProblem } from '../parse.js'
 import { parseSwarmKey } from '../swarm-key.js'
 import { parseAuthorityCert } from './authority.js'
@@ -123,7 +124,7 @@ async function readInvite (value: unknown): Promise<Invite> {
   const addrs = f.array('addrs', 32).map((a, i) => {
     if (typeof a !== 'string') throw new MalformedError(`addrs[${i}] must be a string`)
     const problem = bootstrapAddrProblem(a) ?? (a.endsWith(`/p2p/${issuer}`) ? undefined : 'it is not an address of the issuer')
-    if (problem != null) throw new MalformedError(`addrs[${i}] '${a}': ${problem}`)
+    if (problem != null) throw new MalformedError(`addrs[${i}] ${shown(a)}: ${oneLine(problem, 120)}`)
     return a
   })
   const swarmKey = f.nullableString('swarmKey', 512)

@@ -4,6 +4,7 @@
  * an older or equal version is refused, so a replayed old list cannot un-revoke anyone.
  */
 import { MeshError } from '../../errors.js'
+import { shown } from '../../protocols/peer-text.js'
 import { sealJson } from '../../protocols/envelope/index.js'
 import { MAX_REVOCATIONS_BYTES, REVOCATIONS_DOMAIN, REVOCATIONS_PAYLOAD_TYPE } from './constants.js'
 import { openSigned } from './envelope.js'
@@ -94,7 +95,7 @@ function parseEntry (value: unknown, i: number): RevokedEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MalformedError(`revoked[${i}] is not an object`)
   const e = value as Record<string, unknown>
   const extra = Object.keys(e).find(k => k !== 'peerId' && k !== 'serial' && k !== 'at')
-  if (extra != null) throw new MalformedError(`revoked[${i}] has an unexpected field '${extra}'`)
+  if (extra != null) throw new MalformedError(`revoked[${i}] has an unexpected field ${shown(extra)}`)
   const at = e.at
   if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) throw new MalformedError(`revoked[${i}].at is not an ISO time`)
   const { peerId, serial } = e
