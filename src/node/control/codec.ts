@@ -1,3 +1,4 @@
+import { oneLine } from '../../protocols/peer-text.js'
 import { BadReplyError, BadRequestError, LineTooLongError } from './errors.js'
 
 /** The first and only line a client sends. */
@@ -100,7 +101,8 @@ function parseObject (line: string, fail: (detail: string) => Error): Record<str
   try {
     value = JSON.parse(line)
   } catch (err) {
-    throw fail(`not JSON (${(err as Error).message})`)
+    // V8 quotes the bad input in its message: keep it one printable line
+    throw fail(`not JSON (${oneLine((err as Error).message, 160)})`)
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw fail('expected a JSON object')

@@ -78,7 +78,7 @@ export function mutateJson (value: Json, rand: Rand): Json {
   return out
 }
 
-const SNIPPETS = ['{', '}', '[', ']', ',', ':', '"', '\\', 'null', '0', '-', 'e', '\n', ' ', '\u0000', 'é', '\ud800', '1e999', 'NaN', '\\u0000', '"__proto__":']
+const SNIPPETS = ['{', '}', '[', ']', ',', ':', '"', '\\', 'null', '0', '-', 'e', '\n', ' ', '\u0000', 'é', '\ud800', '1e999', '\\u0000', '"__proto__":']
 
 /** Breaks a text: inserts, deletes or replaces a few characters, or truncates it. */
 export function mutateText (text: string, rand: Rand): string {
