@@ -10,6 +10,7 @@ import type { ErrorObject } from 'ajv'
 import { InvalidFileError, MeshError } from '../errors.js'
 import { errnoCode, fsProblem, writeFileAtomic } from './home.js'
 import { closest, parseJsonText } from './json.js'
+import { shown } from '../protocols/peer-text.js'
 import { bootstrapAddrProblem, listenAddrProblem, nameProblem, tagProblem } from './parse.js'
 import {
   DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SUSPECT_AFTER_MS,
@@ -40,6 +41,10 @@ export interface MeshConfig {
   probeFailures: number
   /** executors in order of preference; the first available one runs tasks */
   executors: Array<'process' | 'systemd' | 'container'>
+  /** tasks this node holds waiting for a runner; `mesh push` past it is refused (exit 3) */
+  maxQueuedTasks: number
+  /** per task log file (stdout, stderr) kept by a runner; past it the oldest half is dropped */
+  maxLogBytes: number
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7420'
@@ -59,7 +64,9 @@ export function defaultConfig (): MeshConfig {
     probeIntervalMs: DEFAULT_PROBE_INTERVAL_MS,
     probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
     probeFailures: DEFAULT_PROBE_FAILURES,
-    executors: ['process']
+    executors: ['process'],
+    maxQueuedTasks: 10_000,
+    maxLogBytes: 64 * 1024 * 1024
   }
 }
 
@@ -92,7 +99,10 @@ const SCHEMA = {
     probeIntervalMs: { ...MS, minimum: 100 },
     probeTimeoutMs: { ...MS, minimum: 100 },
     probeFailures: { type: 'integer', minimum: 1, maximum: 100 },
-    executors: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['process', 'systemd', 'container'] } }
+    executors: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['process', 'systemd', 'container'] } },
+    maxQueuedTasks: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    // below 64 KiB a log could not even hold the tails a result record carries
+    maxLogBytes: { type: 'integer', minimum: 65_536, maximum: 1024 ** 4 }
   }
 }
 
@@ -122,7 +132,7 @@ export async function saveConfig (path: string, config: MeshConfig): Promise<voi
 /** Checks a parsed config.json and fills in missing fields; throws InvalidFileError naming each bad field. */
 export function validateConfig (value: unknown, path: string): MeshConfig {
   const problems = configProblems(value)
-  if (problems.length > 0) throw new InvalidFileError(path, problems.join('; '))
+  if (problems.length > 0) throw new InvalidFileError(path, firstProblems(problems))
   return withDefaults(value as Partial<MeshConfig>)
 }
 
@@ -174,7 +184,7 @@ function describe (err: ErrorObject): string {
     const name = String((err.params as { additionalProperty: string }).additionalProperty)
     const full = field === '' ? name : `${field}.${name}`
     const near = closest(name, Object.keys(SCHEMA.properties))
-    return `unknown field '${full}'${near != null ? ` (did you mean '${near}'?)` : ''}`
+    return `unknown field ${quote(full)}${near != null ? ` (did you mean '${near}'?)` : ''}`
   }
   if (field === '' && err.keyword === 'type') return 'must be a JSON object'
   return `field '${field}': ${problem(err)}`
@@ -201,8 +211,13 @@ function problem (err: ErrorObject): string {
   }
 }
 
+/** A file with many bad fields is refused with the first few: one line, not a page. */
+function firstProblems (problems: string[], max = 3): string {
+  const more = problems.length - max
+  return problems.slice(0, max).join('; ') + (more > 0 ? `; and ${more} more` : '')
+}
+
 /** A user's value in a message: quoted, one line, control characters visible, not too long. */
 function quote (value: string): string {
-  const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value
-  return /[\u0000-\u001f\u007f']/.test(shown) ? JSON.stringify(shown) : `'${shown}'`
+  return shown(value, 80)
 }

@@ -7,7 +7,11 @@ import { FINAL_STATES } from '../../protocols/results/index.js'
 import { formatExclusions, place } from '../placement/index.js'
 import { fileSource, stageFiles } from './files.js'
 import { newTaskId } from './ids.js'
+import { DEFAULT_RETRY_POLICY, backoffMs, mayRetry, placeRetryMs } from './retry.js'
+import { Track } from './track.js'
 import type { StagedFile } from './files.js'
+import type { RetryPolicy } from './retry.js'
+import type { TrackState } from './track.js'
 import type { Logs } from '../../protocols/logs/index.js'
 import type { OfferAuth, OfferHandler, Push, TaskOffer } from '../../protocols/push/index.js'
 import type { TaskRecord } from '../../protocols/results/index.js'
@@ -29,10 +33,16 @@ export interface DispatchRequest {
 
 export type DispatchEvent =
   | { type: 'submitted', id: string }
-  | { type: 'placed', id: string, runner: string, runnerName: string, numaNode: number | null }
+  | { type: 'placed', id: string, runner: string, runnerName: string, numaNode: number | null, attempt?: number }
   | { type: 'output', id: string, runnerName: string, stream: 'stdout' | 'stderr', data: string }
   | { type: 'result', record: TaskRecord }
   | { type: 'unplaceable', id: string, reason: string }
+
+/** What the dispatcher needs to know of other nodes' health (the liveness detector). */
+export interface RunnerHealth {
+  state: (peerId: string) => 'alive' | 'suspect' | 'dead' | 'unknown'
+  onDead: (fn: (peerId: string) => void) => () => void
+}
 
 export interface DispatcherComponents {
   peerId: string
@@ -46,48 +56,66 @@ export interface DispatcherComponents {
   localLogs: (taskId: string, follow: boolean, signal: AbortSignal) => AsyncIterable<LogChunk> | undefined
   records: TaskRecords
   publish: (record: TaskRecord) => Promise<void>
-  /** tasks still waiting for a runner, so a restarted dispatcher resumes them */
+  /** tasks not yet ended for good, so a restarted dispatcher resumes placing and watching them */
   queue: RecordDb
+  /** absent: runners are never declared dead here, only their own `lost` records trigger retries */
+  health?: RunnerHealth
   log: Logger
 }
 
-/** What the queue keeps of a job: enough to place it again after a restart. */
+export interface DispatcherInit {
+  /** tasks waiting for a runner; past it submit() refuses (default 10,000) */
+  maxQueued?: number
+  retry?: RetryPolicy
+  /** after a restart, a runner not heard from within this long is taken for dead (default 30 s) */
+  resumeGraceMs?: number
+}
+
+/** What the queue keeps of a job: enough to place it again, or resume watching it, after a restart. */
 interface QueuedJob {
   id: string
   request: DispatchRequest
   files: StagedFile[]
   submittedAt: string
   deadline: number
+  /** once placed: one per task (several for --all) */
+  tracks?: TrackState[]
 }
 
-interface Placement { id: string, runner: string, runnerName: string, numaNode: number | null }
+interface Placement { id: string, runner: string, runnerName: string, numaNode: number | null, attempt: number }
 
-interface Job extends QueuedJob {
+interface Job extends Omit<QueuedJob, 'tracks'> {
   placed: Promise<Placement[]>
   /** set once placement succeeded: from then on cancelling means asking the runners */
-  placements?: Placement[]
+  tracks?: Track[]
   controller: AbortController
 }
 
-const RETRY_EVERY_MS = 500
+const DEFAULT_MAX_QUEUED = 10_000
+const HEALTH_CHECK_MS = 1_000
 
 export class Dispatcher {
   private readonly c: DispatcherComponents
+  private readonly init: Required<DispatcherInit>
   private readonly jobs = new Map<string, Job>()
   private readonly controller = new AbortController()
+  /** jobs not placed yet, for the queue limit */
+  private waiting = 0
 
-  constructor (components: DispatcherComponents) {
+  constructor (components: DispatcherComponents, init: DispatcherInit = {}) {
     this.c = components
+    this.init = { maxQueued: init.maxQueued ?? DEFAULT_MAX_QUEUED, retry: init.retry ?? DEFAULT_RETRY_POLICY, resumeGraceMs: init.resumeGraceMs ?? 30_000 }
   }
 
-  /** Resumes the tasks a previous run of this daemon left in the queue. */
+  /** Resumes what a previous run of this daemon left: tasks to place, and placed tasks to watch. */
   async start (): Promise<void> {
     for await (const [id, value] of this.c.queue.iterator()) {
       try {
         const queued = JSON.parse(value) as QueuedJob
         if (queued.id !== id || typeof queued.deadline !== 'number' || queued.request?.spec == null) throw new Error('malformed')
-        this.c.log.info({ component: 'dispatch', task: id }, 'resuming queued task')
-        this.run({ ...queued, controller: new AbortController(), placed: Promise.resolve([]) })
+        this.c.log.info({ component: 'dispatch', task: id, placed: queued.tracks != null }, 'resuming a task from the queue')
+        const { tracks, ...rest } = queued
+        this.run({ ...rest, ...(tracks != null ? { tracks: tracks.map(t => new Track(t)) } : {}), controller: new AbortController(), placed: Promise.resolve([]) }, true)
       } catch (err) {
         this.c.log.warn({ component: 'dispatch', task: id, reason: errorMessage(err) }, 'queued task does not decode; kept on disk, ignored')
       }
@@ -101,6 +129,9 @@ export class Dispatcher {
 
   /** Stages and queues a task; placement goes on in the background, also without a watcher. */
   async submit (request: DispatchRequest): Promise<string> {
+    if (this.waiting >= this.init.maxQueued) {
+      throw new MeshError(`this node already holds ${this.waiting} tasks waiting for a runner (the limit is ${this.init.maxQueued}); wait for some to start, or dispatch from another node`, 3)
+    }
     if (request.target != null) {
       // a bad --target is a usage error now, not a task that sits queued
       request = { ...request, target: { ...request.target, peer: this.resolvePeer(request.target.peer, [this.c.self(), ...this.candidates()]) } }
@@ -109,61 +140,179 @@ export class Dispatcher {
     const id = newTaskId()
     const submittedAt = new Date().toISOString()
     const job: Job = { id, request, files, submittedAt, deadline: Date.now() + request.waitMs, controller: new AbortController(), placed: Promise.resolve([]) }
-    const queued: QueuedJob = { id, request, files, submittedAt, deadline: job.deadline }
     // persisted before anything is announced: a crash after this point resumes the task
-    await this.c.queue.put(id, JSON.stringify(queued))
-    await this.c.publish(this.dispatcherRecord(job, id, 'queued', null))
-    this.run(job)
+    await this.persist(job)
+    await this.c.publish(this.dispatcherRecord(job, id, 1, 'queued', null))
+    this.run(job, false)
     return id
   }
 
-  private run (job: Job): void {
-    job.placed = this.place(job).catch(async (err: unknown) => {
-      // every way out of placement ends in a final record, except a daemon stopping (it resumes)
-      const stopping = this.controller.signal.aborted
-      const cancelled = job.controller.signal.aborted
-      if (!stopping && !cancelled && (err as MeshError).exitCode !== 3) {
-        await this.c.publish({ ...this.dispatcherRecord(job, job.id, 'rejected', null), error: `dispatch failed: ${errorMessage(err)}`.slice(0, 2000), finishedAt: new Date().toISOString() })
-          .catch(() => {})
-      }
-      throw err
+  private run (job: Job, resumed: boolean): void {
+    this.jobs.set(job.id, job)
+    if (job.tracks != null) {
+      job.placed = Promise.resolve(job.tracks.map(t => placementOf(t.state)))
+    } else {
+      this.waiting++
+      job.placed = this.placeJob(job).then(placements => {
+        job.tracks = placements.map(p => new Track({ ...p, tried: [], done: false }))
+        return placements
+      }).finally(() => { this.waiting-- })
+    }
+    const watched = job.placed.then(async () => {
+      await this.persist(job)
+      await Promise.all((job.tracks ?? []).filter(t => !t.state.done).map(async t => this.supervise(job, t, resumed)))
     })
-    job.placed.then(p => { job.placements = p }, () => {})
-    // leaves the queue once placed, refused or cancelled; a daemon stopping keeps it for next start
-    job.placed.then(
-      async () => this.c.queue.del(job.id),
+    // leaves the queue once every task ended for good, or placement failed; a daemon stopping keeps it
+    watched.then(
+      async () => { if (!this.controller.signal.aborted) await this.c.queue.del(job.id) },
       async () => { if (!this.controller.signal.aborted) await this.c.queue.del(job.id) }
     ).catch((err: unknown) => { this.c.log.warn({ component: 'dispatch', task: job.id, err }, 'queue update failed') })
       .finally(() => { setTimeout(() => this.jobs.delete(job.id), 60_000).unref() })
-    this.jobs.set(job.id, job)
   }
 
-  /** Runners a task (or each task of a --all group) was placed on by this node, if known. */
+  /** First placement of a job: every way out ends in a record, except a daemon stopping (it resumes). */
+  private async placeJob (job: Job): Promise<Placement[]> {
+    try {
+      const { all } = job.request
+      return await this.placeTask(job, job.id, 1, [], all)
+    } catch (err) {
+      const stopping = this.controller.signal.aborted
+      const cancelled = job.controller.signal.aborted
+      if (!stopping && !cancelled && (err as MeshError).exitCode !== 3) {
+        await this.c.publish({ ...this.dispatcherRecord(job, job.id, 1, 'rejected', null), error: `dispatch failed: ${errorMessage(err)}`.slice(0, 2000), finishedAt: new Date().toISOString() })
+          .catch(() => {})
+      }
+      throw err
+    }
+  }
+
+  /**
+   * Watches one placed task until it ends for good. A `lost` record, or its runner declared dead,
+   * starts the next attempt elsewhere after a backoff while retries are left (at-least-once).
+   */
+  private async supervise (job: Job, track: Track, resumed: boolean): Promise<void> {
+    const signal = AbortSignal.any([this.controller.signal, job.controller.signal])
+    const s = track.state
+    try {
+      while (!signal.aborted) {
+        if (s.runner == null && !await this.replace(job, track)) break
+        const end = await this.attemptEnd(s, signal, resumed)
+        resumed = false
+        if (end == null) return
+        if (end.kind === 'record' && end.record.state !== 'lost') break
+        if (end.kind === 'dead') {
+          this.c.log.warn({ component: 'dispatch', task: s.id, attempt: s.attempt, runner: s.runner }, 'runner declared dead while running the task')
+          await this.c.publish({ ...this.dispatcherRecord(job, s.id, s.attempt, 'lost', null), runner: s.runner, runnerName: s.runnerName, numaNode: s.numaNode, error: `runner ${s.runnerName ?? s.runner ?? '?'} stopped answering while the task ran`, finishedAt: new Date().toISOString() })
+        }
+        // --all runs once per peer: another peer would run it twice, so a lost child stays lost
+        if (job.request.all || !mayRetry(s.attempt, job.request.spec.retries)) break
+        await sleep(backoffMs(s.attempt, this.init.retry), undefined, { signal })
+        if (s.runner != null) s.tried.push(s.runner)
+        Object.assign(s, { attempt: s.attempt + 1, runner: null, runnerName: null, numaNode: null })
+        await this.persist(job)
+        await this.c.publish(this.dispatcherRecord(job, s.id, s.attempt, 'queued', null))
+        this.c.log.info({ component: 'dispatch', task: s.id, attempt: s.attempt, avoid: s.tried }, 'rescheduling a lost task')
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err
+    } finally {
+      // a stopping daemon resumes the track at its next start; anything else ended it
+      if (!this.controller.signal.aborted) {
+        track.finish()
+        await this.persist(job).catch(() => {})
+      }
+    }
+  }
+
+  /** Places the track's current attempt again; false when nobody took it (a 'rejected' record says why). */
+  private async replace (job: Job, track: Track): Promise<boolean> {
+    const s = track.state
+    try {
+      const [p] = await this.placeTask(job, s.id, s.attempt, s.tried, false, Date.now() + job.request.waitMs)
+      if (p == null) return false
+      s.attempt = p.attempt
+      track.placed(p.runner, p.runnerName, p.numaNode)
+      await this.persist(job)
+      return true
+    } catch (err) {
+      this.c.log.warn({ component: 'dispatch', task: s.id, attempt: s.attempt, reason: errorMessage(err) }, 'the retry found no runner')
+      return false
+    }
+  }
+
+  /** The final record of the track's current attempt, or 'dead' when its runner dies first; undefined when aborted. */
+  private async attemptEnd (s: TrackState, signal: AbortSignal, resumed: boolean): Promise<{ kind: 'record', record: TaskRecord } | { kind: 'dead' } | undefined> {
+    const { records, health } = this.c
+    const attempt = s.attempt
+    const runner = s.runner
+    const remote = runner != null && runner !== this.c.peerId
+    const since = Date.now()
+    const cleanup: Array<() => void> = []
+    try {
+      return await new Promise((resolve, reject) => {
+        const ended = (r: TaskRecord | undefined): void => {
+          if (r != null && r.id === s.id && r.attempt === attempt && FINAL_STATES.has(r.state)) resolve({ kind: 'record', record: r })
+        }
+        cleanup.push(records.subscribe(ended))
+        const abort = (): void => { resolve(undefined) }
+        signal.addEventListener('abort', abort, { once: true })
+        cleanup.push(() => { signal.removeEventListener('abort', abort) })
+        if (remote && health != null) {
+          cleanup.push(health.onDead(id => { if (id === runner) resolve({ kind: 'dead' }) }))
+          // also catches a runner that died while this daemon was down (never seen alive since)
+          const timer = setInterval(() => {
+            const state = health.state(runner)
+            if (state === 'dead' || (resumed && state === 'unknown' && Date.now() - since > this.init.resumeGraceMs)) resolve({ kind: 'dead' })
+          }, HEALTH_CHECK_MS)
+          cleanup.push(() => { clearInterval(timer) })
+        }
+        records.get(s.id).then(ended, reject)
+        // a superseding record (a later attempt) hides this attempt's end from get(): look at the history too
+        records.attempts?.(s.id).then(all => { ended(all.find(r => r.attempt === attempt)) }, () => {})
+      })
+    } finally {
+      for (const fn of cleanup) fn()
+    }
+  }
+
+  private async persist (job: Job): Promise<void> {
+    const queued: QueuedJob = { id: job.id, request: job.request, files: job.files, submittedAt: job.submittedAt, deadline: job.deadline, ...(job.tracks != null ? { tracks: job.tracks.map(t => t.state) } : {}) }
+    await this.c.queue.put(job.id, JSON.stringify(queued))
+  }
+
+  /** Runners a task (or each task of a --all group) runs on, as placed by this node, if known. */
   runnersOf (id: string): string[] {
-    const group = this.jobs.get(id)?.placements ?? [...this.jobs.values()].flatMap(j => j.placements ?? []).filter(p => p.id === id)
-    return group.map(p => p.runner)
+    const tracks = this.jobs.get(id)?.tracks ?? [...this.jobs.values()].flatMap(j => j.tracks ?? []).filter(t => t.state.id === id)
+    return tracks.map(t => t.state.runner).filter((r): r is string => r != null)
   }
 
-  /** Cancels a task still waiting for a runner; false when this node holds no such queued task. */
+  /** Cancels a task still waiting for a runner (first or retried attempt); false when none is held here. */
   async cancelQueued (id: string): Promise<boolean> {
     const job = this.jobs.get(id)
-    if (job == null || job.controller.signal.aborted || job.placements != null) return false
+    if (job == null || job.controller.signal.aborted) return false
+    const waitingRetry = job.tracks?.length === 1 && job.tracks[0]!.state.runner == null && !job.tracks[0]!.state.done
+    if (job.tracks != null && !waitingRetry) return false
     const record = await this.c.records.get(id)
     if (record != null && record.state !== 'queued') return false
     job.controller.abort(new MeshError(`task ${id} was cancelled before it was placed`, 130))
-    await this.c.publish({ ...this.dispatcherRecord(job, id, 'cancelled', null), error: 'cancelled while queued', finishedAt: new Date().toISOString() })
+    const attempt = job.tracks?.[0]?.state.attempt ?? 1
+    await this.c.publish({ ...this.dispatcherRecord(job, id, attempt, 'cancelled', null), error: 'cancelled while queued', finishedAt: new Date().toISOString() })
     return true
   }
 
-  private async place (job: Job): Promise<Placement[]> {
-    const { spec, target, all } = job.request
-    const { deadline } = job
+  /**
+   * Places task `id` (or, with `all`, one child per matching peer), retrying until `deadline`.
+   * Runners in `avoid` are only used when no other peer can take it.
+   */
+  private async placeTask (job: Job, id: string, attempt: number, avoid: string[], all: boolean, deadline = job.deadline): Promise<Placement[]> {
+    const { spec, target } = job.request
     const signal = AbortSignal.any([this.controller.signal, job.controller.signal])
     let lastReasons = 'no peer known'
+    let round = 0
     while (!signal.aborted) {
       const candidates = [this.c.self(), ...this.candidates()]
       const req: PlacementRequest = {
-        taskId: job.id,
+        taskId: id,
         tags: spec.tags,
         cores: spec.resources.cores,
         memoryMB: spec.resources.memoryMB,
@@ -171,61 +320,67 @@ export class Dispatcher {
         numa: spec.resources.numa,
         ...(target != null ? { target: { peerId: this.resolvePeer(target.peer, candidates), ...(target.numa != null ? { numa: target.numa } : {}) } } : {})
       }
-      const result = place(req, candidates)
+      // prefer runners an earlier attempt was not lost on; fall back to them rather than wait
+      const preferred = avoid.length > 0 ? place({ ...req, exclude: avoid }, candidates) : undefined
+      const result = preferred?.ok === true ? preferred : place(req, candidates)
       const rejections: string[] = []
       if (result.ok) {
-        const placed = all ? await this.pushAll(job, result.choices, candidates, rejections) : await this.pushFirst(job, result.choices, candidates, rejections)
+        const placed = all
+          ? await this.pushAll(job, result.choices, candidates, rejections)
+          : await this.pushFirst(job, id, attempt, result.choices, candidates, rejections)
         if (placed.length > 0) return placed
       }
       // formatExclusions says "no peer can take the task: …"; keep only the reasons
       const excluded = result.excluded.length > 0 ? formatExclusions(result.excluded).replace(/^no peer can take the task: /, '') : ''
       lastReasons = [excluded, ...rejections].filter(s => s !== '').join('; ')
       if (Date.now() >= deadline) break
-      await sleep(RETRY_EVERY_MS, undefined, { signal }).catch(() => {})
+      await sleep(Math.min(placeRetryMs(round++), Math.max(0, deadline - Date.now())), undefined, { signal }).catch(() => {})
     }
     if (job.controller.signal.aborted) throw abortReason(job.controller.signal)
     if (this.controller.signal.aborted) throw new MeshError('the dispatcher is stopping; the task stays queued for its next start')
     const reason = `no peer can take the task: ${lastReasons || 'none matched'}`
-    await this.c.publish({ ...this.dispatcherRecord(job, job.id, 'rejected', null), error: reason.slice(0, 2000), finishedAt: new Date().toISOString() })
+    await this.c.publish({ ...this.dispatcherRecord(job, id, attempt, 'rejected', null), error: reason.slice(0, 2000), finishedAt: new Date().toISOString() })
     throw new MeshError(reason, 3)
   }
 
-  private async pushFirst (job: Job, choices: Choice[], candidates: Candidate[], rejections: string[]): Promise<Placement[]> {
+  private async pushFirst (job: Job, id: string, attempt: number, choices: Choice[], candidates: Candidate[], rejections: string[]): Promise<Placement[]> {
     for (const choice of choices) {
-      const p = await this.pushTo(job, job.id, choice, candidates, rejections)
-      if (p != null) return [p]
+      const outcome = await this.pushTo(job, id, attempt, choice, candidates, rejections)
+      if (outcome.placement != null) return [outcome.placement]
+      // the last runner may run it after all: never share an attempt number between two runs
+      if (outcome.uncertain) attempt++
     }
     return []
   }
 
   /** --all: one child task per matching peer, ids `<id>-1`, `<id>-2`, … grouped under `<id>`. */
   private async pushAll (job: Job, choices: Choice[], candidates: Candidate[], rejections: string[]): Promise<Placement[]> {
-    const placed = await Promise.all(choices.map(async (choice, i) => this.pushTo(job, `${job.id}-${i + 1}`, choice, candidates, rejections)))
-    return placed.filter((p): p is Placement => p != null)
+    const placed = await Promise.all(choices.map(async (choice, i) => this.pushTo(job, `${job.id}-${i + 1}`, 1, choice, candidates, rejections)))
+    return placed.map(p => p.placement).filter((p): p is Placement => p != null)
   }
 
-  private async pushTo (job: Job, id: string, choice: Choice, candidates: Candidate[], rejections: string[]): Promise<Placement | undefined> {
-    const offer = this.offer(job, id, choice)
+  private async pushTo (job: Job, id: string, attempt: number, choice: Choice, candidates: Candidate[], rejections: string[]): Promise<{ placement?: Placement, uncertain: boolean }> {
+    const offer = this.offer(job, id, attempt, choice)
     const source = fileSource(job.files)
     const reply = choice.peerId === this.c.peerId
       ? await pushLocal(this.c.local, this.c.auth, offer, source, this.c.peerId)
       : await this.c.push.push(peerIdFromString(choice.peerId), offer, source, { signal: AbortSignal.any([this.controller.signal, job.controller.signal]) })
     const runnerName = candidates.find(x => x.peerId === choice.peerId)?.name ?? choice.peerId
     if (reply.status === 'accepted') {
-      this.c.log.info({ component: 'dispatch', task: id, peer: choice.peerId, numa: reply.numaNode, sentFiles: reply.sentFiles }, 'task placed')
-      return { id, runner: choice.peerId, runnerName, numaNode: reply.numaNode }
+      this.c.log.info({ component: 'dispatch', task: id, attempt, peer: choice.peerId, numa: reply.numaNode, sentFiles: reply.sentFiles }, 'task placed')
+      return { placement: { id, runner: choice.peerId, runnerName, numaNode: reply.numaNode, attempt }, uncertain: false }
     }
     rejections.push(`${runnerName}: ${reply.reason}`)
-    return undefined
+    return { uncertain: reply.uncertain === true }
   }
 
-  private offer (job: Job, id: string, choice: Choice): TaskOffer {
+  private offer (job: Job, id: string, attempt: number, choice: Choice): TaskOffer {
     const s = job.request.spec
     return {
       v: 1,
       id,
       group: job.id,
-      attempt: 1,
+      attempt,
       dispatcher: this.c.peerId,
       submittedAt: job.submittedAt,
       name: s.name,
@@ -263,7 +418,7 @@ export class Dispatcher {
     return peer
   }
 
-  private dispatcherRecord (job: Job, id: string, state: TaskRecord['state'], error: string | null): TaskRecord {
+  private dispatcherRecord (job: Job, id: string, attempt: number, state: TaskRecord['state'], error: string | null): TaskRecord {
     return {
       id,
       name: job.request.spec.name,
@@ -272,7 +427,7 @@ export class Dispatcher {
       runner: null,
       runnerName: null,
       numaNode: null,
-      attempt: 1,
+      attempt,
       dispatcher: this.c.peerId,
       group: job.id,
       tags: job.request.spec.tags,
@@ -287,15 +442,14 @@ export class Dispatcher {
   }
 
   /**
-   * Follows a task this node dispatched: placement, live output (when `follow`), final records.
-   * Ends after every placed task has a final record.
+   * Follows a task this node dispatched: placement (again for each retry), live output (when
+   * `follow`), final records. Ends after every placed task ended for good.
    */
   async * watch (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
     const job = this.jobs.get(id)
     if (job == null) throw new MeshError(`task ${id} was not dispatched by this node`, 1)
-    let placements: Placement[]
     try {
-      placements = await abortable(job.placed, signal)
+      await abortable(job.placed, signal)
     } catch (err) {
       if ((err as MeshError).exitCode === 3) {
         yield { type: 'unplaceable', id, reason: errorMessage(err) }
@@ -303,28 +457,60 @@ export class Dispatcher {
       }
       throw err
     }
-    for (const p of placements) yield { type: 'placed', ...p }
-    yield * merge(...placements.map(p => this.followOne(p, follow, signal)))
+    yield * merge(...(job.tracks ?? []).map(t => this.followOne(t, follow, signal)))
   }
 
-  private async * followOne (p: Placement, follow: boolean, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
-    if (follow) {
-      try {
-        const source = p.runner === this.c.peerId
-          ? this.c.localLogs(p.id, true, signal)
-          : this.c.logs.fetch(peerIdFromString(p.runner), p.id, true, signal)
-        for await (const chunk of source ?? []) {
-          yield { type: 'output', id: p.id, runnerName: p.runnerName, stream: chunk.stream, data: Buffer.from(chunk.data).toString('base64') }
-        }
-      } catch (err) {
-        this.c.log.warn({ component: 'dispatch', task: p.id, reason: errorMessage(err) }, 'following output failed; waiting for the result')
+  private async * followOne (track: Track, follow: boolean, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
+    const s = track.state
+    let shown = -1
+    while (!signal.aborted && !s.done) {
+      if (s.runner != null && s.attempt !== shown) {
+        shown = s.attempt
+        yield { type: 'placed', id: s.id, runner: s.runner, runnerName: s.runnerName ?? s.runner, numaNode: s.numaNode, attempt: s.attempt }
+        if (follow) yield * this.output(track, signal)
       }
+      if (!s.done && (s.runner == null || s.attempt === shown)) await track.nextChange(signal)
     }
-    yield { type: 'result', record: await this.finalRecord(p.id, signal) }
+    yield { type: 'result', record: await this.finalRecord(s.id, signal) }
   }
 
-  /** Resolves with the task's final record, from the store or when gossip brings it. */
+  /** Live output of the track's current attempt; stops when the attempt changes or the task ends. */
+  private async * output (track: Track, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
+    const s = track.state
+    const { runner, runnerName } = s
+    if (runner == null) return
+    const mine = s.attempt
+    const attempt = new AbortController()
+    const stop = AbortSignal.any([signal, attempt.signal])
+    // a retry elsewhere ends this follow; the task ending does not (the runner ends the stream once it has sent everything)
+    void (async () => {
+      while (!stop.aborted && !s.done && s.attempt === mine) await track.nextChange(stop)
+      if (s.attempt !== mine) attempt.abort()
+    })()
+    try {
+      const source = runner === this.c.peerId
+        ? this.c.localLogs(s.id, true, stop)
+        : this.c.logs.fetch(peerIdFromString(runner), s.id, true, stop)
+      for await (const chunk of source ?? []) {
+        yield { type: 'output', id: s.id, runnerName: runnerName ?? runner, stream: chunk.stream, data: Buffer.from(chunk.data).toString('base64') }
+      }
+    } catch (err) {
+      if (!stop.aborted) this.c.log.warn({ component: 'dispatch', task: s.id, reason: errorMessage(err) }, 'following output failed; waiting for the result')
+    } finally {
+      attempt.abort()
+    }
+  }
+
+  /**
+   * Resolves with the task's final record. For a task this node watches, only once it ended for
+   * good (a lost attempt that will be retried is not the end); else from the store or gossip.
+   */
   async finalRecord (id: string, signal: AbortSignal): Promise<TaskRecord> {
+    const track = [...this.jobs.values()].flatMap(j => j.tracks ?? []).find(t => t.state.id === id)
+    if (track != null) {
+      while (!track.state.done && !signal.aborted) await track.nextChange(signal)
+      if (signal.aborted) throw abortReason(signal)
+    }
     let unsubscribe = (): void => {}
     try {
       return await new Promise<TaskRecord>((resolve, reject) => {
@@ -336,6 +522,10 @@ export class Dispatcher {
       unsubscribe()
     }
   }
+}
+
+function placementOf (s: TrackState): Placement {
+  return { id: s.id, runner: s.runner ?? '', runnerName: s.runnerName ?? '', numaNode: s.numaNode, attempt: s.attempt }
 }
 
 async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {

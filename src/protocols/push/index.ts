@@ -65,7 +65,11 @@ export function push (init: PushInit): (components: PushComponents) => Push {
 }
 
 /** The runner's final word, and how many files it had to be sent (the rest it held already). */
-export type PushOutcome = FinalReply & { sentFiles: number }
+/**
+ * `uncertain`: the stream failed after the runner was told to commit, so the task may be running
+ * there; the dispatcher tries elsewhere under a new attempt number, so two runs never share one.
+ */
+export type PushOutcome = FinalReply & { sentFiles: number, uncertain?: boolean }
 
 /** Runs an offer against a local handler (a node dispatching to itself cannot dial itself). */
 export async function pushLocal (handler: OfferHandler, auth: OfferAuth, offer: TaskOffer, files: FileSource, self: string): Promise<PushOutcome> {

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, it } from 'node:test'
+import { Dispatcher } from '../../../src/node/dispatch/index.js'
+import { backoffMs, mayRetry, placeRetryMs } from '../../../src/node/dispatch/retry.js'
+import { silentLogger } from '../../../src/node/logger.js'
+import { TaskRecords } from '../../../src/node/store/task-records.js'
+import type { DispatchEvent, DispatcherComponents, RunnerHealth } from '../../../src/node/dispatch/dispatcher.js'
+import type { RecordDb } from '../../../src/node/store/task-records.js'
+import type { TaskSpec } from '../../../src/node/task/index.js'
+import type { PushOutcome, TaskOffer } from '../../../src/protocols/push/index.js'
+import type { TaskRecord } from '../../../src/protocols/results/index.js'
+import { memDb } from '../../helpers/mem-db.js'
+
+const numa = [{ id: 0, cores: 2, freeCores: 2, memoryMB: 1024, freeMemoryMB: 1024 }]
+const peer = (id: string): unknown => ({ state: 'online', advert: { peerId: id, name: id.toLowerCase(), tags: ['work'], numa, gpus: [], running: 0, numactl: false } })
+// "12D3KooW…" ids: the dispatcher turns runner ids into PeerIds before pushing
+const P1 = '12D3KooWSw8q3rsYBpSmG7y6gBoCNHNeqKqsbRShbjDeKUjGD4X2'
+const P2 = '12D3KooWHRSnL2rp1h8o3FpHM8tNNRcVRJYNUYmxVKa5ruWK9THp'
+
+function spec (retries: number): TaskSpec {
+  return { name: 't', command: ['true'], shell: false, env: {}, cwd: null, tags: ['work'], resources: { cores: 1, memoryMB: 0, gpus: 0, numa: 'any' }, timeoutSec: 10, retries, files: [] }
+}
+
+/** One layer: the dispatcher over in-memory stores, a fake peer table, fake pushes and fake health. */
+function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (peer: string, offer: TaskOffer) => PushOutcome, maxQueued?: number } = {}): {
+  d: Dispatcher
+  offers: Array<{ peer: string, offer: TaskOffer }>
+  records: TaskRecords
+  kill: (peer: string) => void
+  runnerReports: (offer: TaskOffer, peer: string, state: TaskRecord['state']) => Promise<void>
+} {
+  const log = silentLogger()
+  const records = opts.records ?? new TaskRecords(memDb(), log)
+  const offers: Array<{ peer: string, offer: TaskOffer }> = []
+  const dead = new Set<string>()
+  const listeners = new Set<(id: string) => void>()
+  const health: RunnerHealth = {
+    state: id => dead.has(id) ? 'dead' : 'alive',
+    onDead: fn => { listeners.add(fn); return () => { listeners.delete(fn) } }
+  }
+  const c = {
+    peerId: 'SELF',
+    name: () => 'self',
+    table: { list: () => [peer(P1), peer(P2)].filter(p => !dead.has((p as { advert: { peerId: string } }).advert.peerId)) },
+    // the dispatcher itself lacks the tag: it never runs the task
+    self: () => ({ peerId: 'SELF', name: 'self', online: true, tags: [], numa, gpus: 0, freeGpus: 0, running: 0, numactl: false }),
+    push: {
+      push: async (p: { toString: () => string }, offer: TaskOffer): Promise<PushOutcome> => {
+        offers.push({ peer: p.toString(), offer })
+        return opts.pushReply?.(p.toString(), offer) ?? { status: 'accepted', numaNode: 0, sentFiles: 0 }
+      }
+    },
+    records,
+    publish: async (r: TaskRecord) => { await records.put(r) },
+    queue: opts.queue ?? memDb(),
+    health,
+    log
+  } as unknown as DispatcherComponents
+  const d = new Dispatcher(c, { retry: { baseMs: 10, capMs: 20 }, resumeGraceMs: 100, ...(opts.maxQueued != null ? { maxQueued: opts.maxQueued } : {}) })
+  return {
+    d,
+    offers,
+    records,
+    kill: id => { dead.add(id); for (const fn of listeners) fn(id) },
+    runnerReports: async (offer, p, state) => {
+      await records.put({
+        id: offer.id, name: offer.name, state, exitCode: state === 'succeeded' ? 0 : null, runner: p, runnerName: p, numaNode: 0, attempt: offer.attempt,
+        dispatcher: 'SELF', group: offer.group, tags: offer.tags, submittedAt: offer.submittedAt, startedAt: new Date().toISOString(),
+        finishedAt: state === 'running' ? null : new Date().toISOString(), stdout: '', stderr: '', error: null, updatedAt: Date.now()
+      })
+    }
+  }
+}
+
+async function until (check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await sleep(10)
+  assert.ok(check(), `timed out waiting for ${what}`)
+}
+
+async function events (d: Dispatcher, id: string): Promise<DispatchEvent[]> {
+  const out: DispatchEvent[] = []
+  for await (const ev of d.watch(id, false, AbortSignal.timeout(20_000))) out.push(ev)
+  return out
+}
+
+describe('dispatcher: rescheduling lost tasks', () => {
+  it('runs a task again on another peer when its runner dies, as attempt 2', async () => {
+    const h = harness()
+    const id = await h.d.submit({ spec: spec(1), all: false, waitMs: 5_000 })
+    const watched = events(h.d, id)
+    await until(() => h.offers.length === 1, 'the first offer')
+    const first = h.offers[0]!
+    await h.runnerReports(first.offer, first.peer, 'running')
+    h.kill(first.peer)
+    await until(() => h.offers.length === 2, 'the retry')
+    const second = h.offers[1]!
+    assert.equal(second.offer.attempt, 2)
+    assert.notEqual(second.peer, first.peer, 'the retry goes to another peer')
+    await h.runnerReports(second.offer, second.peer, 'succeeded')
+    const evs = await watched
+    const result = evs.find(e => e.type === 'result')
+    assert.ok(result?.type === 'result')
+    assert.deepEqual([result.record.state, result.record.attempt, result.record.runner], ['succeeded', 2, second.peer])
+    assert.deepEqual(evs.filter(e => e.type === 'placed').map(e => e.type === 'placed' ? e.attempt : 0), [1, 2])
+    const history = await h.records.attempts(id)
+    assert.equal(history.find(r => r.attempt === 1)?.state, 'lost', 'attempt 1 is kept, marked lost by the dispatcher')
+    await h.d.stop()
+  })
+
+  it('retries when the runner itself reports the task lost (it restarted without it)', async () => {
+    const h = harness()
+    const id = await h.d.submit({ spec: spec(2), all: false, waitMs: 5_000 })
+    await until(() => h.offers.length === 1, 'the first offer')
+    await h.runnerReports(h.offers[0]!.offer, h.offers[0]!.peer, 'lost')
+    await until(() => h.offers.length === 2, 'the retry')
+    await h.runnerReports(h.offers[1]!.offer, h.offers[1]!.peer, 'failed')
+    const rec = await h.d.finalRecord(id, AbortSignal.timeout(5_000))
+    assert.deepEqual([rec.state, rec.attempt], ['failed', 2], 'a task that failed on its own is not retried')
+    await h.d.stop()
+  })
+
+  it('ends lost when no retries are left', async () => {
+    const h = harness()
+    const id = await h.d.submit({ spec: spec(0), all: false, waitMs: 5_000 })
+    await until(() => h.offers.length === 1, 'the offer')
+    h.kill(h.offers[0]!.peer)
+    const rec = await h.d.finalRecord(id, AbortSignal.timeout(5_000))
+    assert.deepEqual([rec.state, rec.attempt, h.offers.length], ['lost', 1, 1])
+    assert.match(rec.error ?? '', /stopped answering/)
+    await h.d.stop()
+  })
+
+  it('never lets two runs share an attempt: after an uncertain push the next peer gets attempt + 1', async () => {
+    const h = harness({ pushReply: (_p, offer) => offer.attempt === 1 ? { status: 'rejected', reason: 'stream reset', sentFiles: 0, uncertain: true } : { status: 'accepted', numaNode: 0, sentFiles: 0 } })
+    await h.d.submit({ spec: spec(0), all: false, waitMs: 5_000 })
+    await until(() => h.offers.length === 2, 'two offers')
+    assert.deepEqual(h.offers.map(o => o.offer.attempt), [1, 2])
+    await h.d.stop()
+  })
+
+  it('resumes watching a placed task after a restart and retries it if its runner is gone', async () => {
+    const queue = memDb()
+    const log = silentLogger()
+    const records = new TaskRecords(memDb(), log)
+    const first = harness({ queue, records })
+    const id = await first.d.submit({ spec: spec(1), all: false, waitMs: 5_000 })
+    await until(() => first.offers.length === 1, 'the offer')
+    await first.runnerReports(first.offers[0]!.offer, first.offers[0]!.peer, 'running')
+    await first.d.stop()
+    assert.ok(await queue.get(id) != null, 'a placed task stays in the queue until it ends')
+
+    // the new run of the daemon: the runner died meanwhile
+    const second = harness({ queue, records })
+    second.kill(first.offers[0]!.peer)
+    await second.d.start()
+    await until(() => second.offers.length === 1, 'the retry after the restart')
+    assert.equal(second.offers[0]!.offer.attempt, 2)
+    await second.runnerReports(second.offers[0]!.offer, second.offers[0]!.peer, 'succeeded')
+    const rec = await second.d.finalRecord(id, AbortSignal.timeout(5_000))
+    assert.equal(rec.state, 'succeeded')
+    await second.d.stop()
+  })
+
+  it('refuses a push past the queue limit with a clear message (exit 3)', async () => {
+    const h = harness({ pushReply: () => ({ status: 'rejected', reason: 'full', sentFiles: 0 }), maxQueued: 2 })
+    await h.d.submit({ spec: spec(0), all: false, waitMs: 5_000 })
+    await h.d.submit({ spec: spec(0), all: false, waitMs: 5_000 })
+    await assert.rejects(h.d.submit({ spec: spec(0), all: false, waitMs: 5_000 }), (err: Error & { exitCode?: number }) => {
+      assert.match(err.message, /2 tasks waiting for a runner \(the limit is 2\)/)
+      assert.equal(err.exitCode, 3)
+      return true
+    })
+    await h.d.stop()
+  })
+})
+
+describe('dispatcher: retry rules', () => {
+  it('retries while attempts ≤ retries, with a doubling, capped, jittered backoff', () => {
+    assert.deepEqual([mayRetry(1, 0), mayRetry(1, 1), mayRetry(2, 1)], [false, true, false])
+    const policy = { baseMs: 1_000, capMs: 30_000 }
+    assert.equal(backoffMs(1, policy, () => 0.5), 1_000)
+    assert.equal(backoffMs(3, policy, () => 0.5), 4_000)
+    assert.equal(backoffMs(10, policy, () => 0.5), 30_000)
+    assert.equal(backoffMs(1, policy, () => 0), 800)
+    assert.deepEqual([0, 1, 4, 9].map(placeRetryMs), [500, 1_000, 5_000, 5_000])
+  })
+})
