@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 export const HANG_BUDGET_MS = 5_000
 
 /** Longest rejection text accepted: a message quoting a peer's input must cut the quote. */
-export const MAX_MESSAGE_CHARS = 400
+export const MAX_MESSAGE_CHARS = 512
 
 /** Asserts `text` is one clear line: the reason a peer or user is shown. */
 export function assertClearLine (text: unknown, context: string): void {
