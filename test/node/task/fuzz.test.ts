@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createTaskValidator, parseTaskFile } from '../../../src/node/task/index.js'
+import { assertClearError, withinBudget } from '../../fuzz/lib/oracle.js'
+import { mutatedJsonText } from '../../fuzz/lib/mutate.js'
+import { forEachCase, iterations } from '../../fuzz/lib/rand.js'
+import type { Json as FuzzJson } from '../../fuzz/lib/mutate.js'
 
 /** Deterministic PRNG (mulberry32): a failure reproduces from its seed. */
 function prng (seed: number): () => number {
@@ -106,5 +110,20 @@ describe('parseTaskFile fuzz', () => {
     const seen = { ok: 0, invalid: 0 }
     for (let seed = 1; seed <= 1000; seed++) seen[check(mutateText(text, prng(seed)), seed)]++
     assert.ok(seen.invalid > 0, JSON.stringify(seen))
+  })
+
+  // the shared generators of test/fuzz: huge strings and arrays, deep nesting, prototype keys,
+  // odd numbers and unicode; also checks the message is short and answered in time
+  it('hostile documents either parse or throw one clear InvalidTaskError, in time', async () => {
+    await forEachCase('task file', iterations(300), async (rand, seed) => {
+      const text = mutatedJsonText(VALID as unknown as FuzzJson, rand)
+      const outcome = await withinBudget(() => check(text, seed), 'parseTaskFile')
+      if (!outcome.ok) throw outcome.error
+      try {
+        parseTaskFile(text, 'fuzz.json', { validator })
+      } catch (err) {
+        assertClearError(err, 'parseTaskFile', ['InvalidTaskError'])
+      }
+    })
   })
 })
