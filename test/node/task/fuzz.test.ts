@@ -116,7 +116,7 @@ describe('parseTaskFile fuzz', () => {
   // odd numbers and unicode; also checks the message is short and answered in time
   it('hostile documents either parse or throw one clear InvalidTaskError, in time', async () => {
     await forEachCase('task file', iterations(300), async (rand, seed) => {
-      const text = mutatedJsonText(VALID as unknown as FuzzJson, rand)
+      const text = mutatedJsonText(VALID, rand)
       const outcome = await withinBudget(() => check(text, seed), 'parseTaskFile')
       if (!outcome.ok) throw outcome.error
       try {
