@@ -50,7 +50,9 @@ describe('config', () => {
       probeIntervalMs: 1000,
       probeTimeoutMs: 2000,
       probeFailures: 3,
-      executors: ['process']
+      executors: ['process'],
+      maxQueuedTasks: 10_000,
+      maxLogBytes: 64 * 1024 * 1024
     })
   })
 
