@@ -4,7 +4,6 @@ import { createTaskValidator, parseTaskFile } from '../../../src/node/task/index
 import { assertClearError, withinBudget } from '../../fuzz/lib/oracle.js'
 import { mutatedJsonText } from '../../fuzz/lib/mutate.js'
 import { forEachCase, iterations } from '../../fuzz/lib/rand.js'
-import type { Json as FuzzJson } from '../../fuzz/lib/mutate.js'
 
 /** Deterministic PRNG (mulberry32): a failure reproduces from its seed. */
 function prng (seed: number): () => number {
