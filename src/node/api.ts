@@ -74,7 +74,9 @@ export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
       if (own == null && group.length === 0) throw new MeshError(`no task ${id} is known to this node`, 1)
       // a --all group answers with every child; a single task with its record
       const children = group.filter(r => r.id !== id)
-      return children.length > 0 ? children.sort((a, b) => a.id.localeCompare(b.id)) : [own]
+      const shown = children.length > 0 ? children.sort((a, b) => a.id.localeCompare(b.id)) : [own!]
+      // every attempt known here, newest first (a stale attempt's late result included)
+      return Promise.all(shown.map(async r => ({ ...r, attempts: await records.attempts(r.id) })))
     },
     tasks: async (params) => {
       const { state, limit } = obj(params ?? {})

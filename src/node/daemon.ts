@@ -343,6 +343,9 @@ export class Daemon {
       ...(revocations != null ? { revocations } : {})
     })({ node, log: this.log })
     await this.syncService.start()
+    // after a partition the connections may have survived: a peer heard again is worth a session
+    const service = this.syncService
+    this.liveness?.onAlive(peer => { service.soon(peer) })
   }
 
   /**

@@ -28,6 +28,8 @@ export const JITTER = 0.2
 export const CONNECT_DELAY_MS = 1_000
 /** tries on a new connection while the peer is not (yet) known as a member: its heartbeat brings the certificate */
 export const CONNECT_TRIES = 5
+/** a triggered session is skipped when one with the same peer ended this recently (both sides triggered) */
+export const MIN_GAP_MS = 2_000
 /** a session cut short by MAX_WANTS or MAX_SESSION_BYTES is continued after this */
 export const FOLLOW_UP_DELAY_MS = 500
 /** sessions one peer may start here per minute; more are refused before any work */

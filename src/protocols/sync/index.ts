@@ -3,7 +3,8 @@
  * which revocation list the other lacks, and send them — so a node that was down or cut off, or a
  * dispatcher restarted while its tasks ran, converges with the mesh without a central store.
  *
- *   on every new outbound connection, and every ~60 s with one random peer:
+ *   on every new outbound connection, when a peer is heard from again after being suspected dead,
+ *   and every ~60 s with one random peer:
  *   hello{revocation version, 256 bucket hashes} ⇄ versions of differing buckets ⇄ wants ⇄ signed envelopes
  *
  * Relayed records are the signer's own envelopes, so the receiver checks them exactly as gossip:
@@ -97,6 +98,8 @@ export interface SyncComponents {
 export interface Sync {
   start: () => Promise<void>
   stop: () => Promise<void>
+  /** a session with `peer` shortly, e.g. when it is heard from again after a partition (connections may have survived it) */
+  soon: (peer: string) => void
   /** one session with `peer` as initiator */
   syncWith: (peer: PeerId, signal?: AbortSignal) => Promise<SyncResult>
 }

@@ -1,8 +1,9 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter } from '@libp2p/utils'
 import { errorMessage } from '../../errors.js'
 import { frames, ProtocolError } from '../frames.js'
 import {
-  CONNECT_DELAY_MS, CONNECT_TRIES, FOLLOW_UP_DELAY_MS, INBOUND_PER_MINUTE, JITTER, MAX_FRAME_BYTES, MAX_INBOUND_SESSIONS,
+  CONNECT_DELAY_MS, CONNECT_TRIES, MIN_GAP_MS, FOLLOW_UP_DELAY_MS, INBOUND_PER_MINUTE, JITTER, MAX_FRAME_BYTES, MAX_INBOUND_SESSIONS,
   MAX_INBOUND_STREAMS, SESSION_TIMEOUT_MS, SYNC_INTERVAL_MS, SYNC_PROTOCOL
 } from './constants.js'
 import { digest } from './digest.js'
@@ -40,6 +41,8 @@ export class SyncService implements Sync {
   private readonly inbound = new Set<string>()
   /** when a refusal of each peer was last logged: a looping peer gets one line a minute */
   private readonly refusalLogged = new Map<string, number>()
+  /** when the last session with each peer ended, either direction: two triggers at once make one session */
+  private readonly lastSession = new Map<string, number>()
   private cache?: { rev: number, digest: Digest }
 
   constructor (components: SyncComponents, init: SyncInit) {
@@ -70,8 +73,13 @@ export class SyncService implements Sync {
     clearTimeout(this.timer)
     for (const t of this.scheduled.values()) clearTimeout(t)
     this.scheduled.clear()
+    this.lastSession.clear()
     this.c.node.removeEventListener('connection:open', this.onConnection)
     await this.c.node.unhandle(SYNC_PROTOCOL)
+  }
+
+  soon (peer: string): void {
+    this.schedule(peerIdFromString(peer), this.connectDelay(), CONNECT_TRIES)
   }
 
   async syncWith (peer: PeerId, signal?: AbortSignal): Promise<SyncResult> {
@@ -149,6 +157,8 @@ export class SyncService implements Sync {
   }
 
   private done (peer: PeerId, r: SyncResult): void {
+    if (this.lastSession.size > 1000) this.lastSession.clear()
+    this.lastSession.set(peer.toString(), Date.now())
     const moved = r.accepted > 0 || r.sent > 0 || r.revocations != null
     this.c.log[moved ? 'info' : 'debug']({ component: 'sync', peer: peer.toString(), ...r }, moved ? 'synced task records with peer' : 'in sync with peer')
     // only when this session made progress, so a peer that cannot deliver causes no loop
@@ -186,6 +196,7 @@ export class SyncService implements Sync {
         if (tries > 1) this.schedule(peer, delayMs * 2, tries - 1)
         return
       }
+      if (Date.now() - (this.lastSession.get(id) ?? 0) < MIN_GAP_MS) return
       void this.run(peer)
     }, delayMs)
     timer.unref()
