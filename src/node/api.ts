@@ -1,5 +1,4 @@
 import { MeshError } from '../errors.js'
-import { FINAL_STATES } from '../protocols/results/index.js'
 import { createTaskValidator, mergeCliTags, parseTaskFile } from './task/index.js'
 import type { ControlHandler } from './control/index.js'
 import type { Daemon } from './daemon.js'
@@ -103,7 +102,8 @@ export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
     wait: async (params, ctx) => {
       const id = taskId(params)
       const rec: TaskRecord | undefined = await d.tasks().records.get(id)
-      if (rec != null && FINAL_STATES.has(rec.state)) return rec
+      if (rec == null) throw new MeshError(`no task ${id} is known to this node`, 1)
+      // finalRecord() knows when a lost attempt is about to be retried here: not the end yet
       return d.tasks().dispatcher.finalRecord(id, ctx.signal)
     }
   }

@@ -20,7 +20,7 @@ import { offerAuth } from './membership/offer-auth.js'
 import { serveJoin } from '../protocols/join/index.js'
 import { revocations as revocationsTopic } from '../protocols/revocations/index.js'
 import { InviteBook, hashSecret, issueCertificate, loadAuthority } from './trust/index.js'
-import { Runner } from './runner/index.js'
+import { Runner, RunJournal } from './runner/index.js'
 import { TaskRecords, levelRecordDb } from './store/task-records.js'
 import { buildAdvert, emptyUsage } from './advert.js'
 import { createSystemReader, readCapabilities } from './capabilities/index.js'
@@ -512,6 +512,8 @@ export class Daemon {
       records,
       publish,
       capacityChanged: () => { void this.beat?.publishNow() },
+      journal: syncedJournal(this.db.sublevel<string, string>('runs', {})),
+      maxLogBytes: config.maxLogBytes,
       log
     })
     const push = pushProtocol({ handler: runner, auth: membership.auth })({ node, log })
@@ -530,8 +532,9 @@ export class Daemon {
       records,
       publish,
       queue: levelRecordDb(this.db.sublevel<string, string>('queue', {})),
+      ...(this.liveness != null ? { health: this.liveness } : {}),
       log
-    })
+    }, { maxQueued: config.maxQueuedTasks })
     const cancel = cancelProtocol({
       handler: async (id, from) => {
         // a task's own dispatcher may cancel it; anyone else needs the dispatch role
@@ -543,6 +546,8 @@ export class Daemon {
       }
     })({ node, log })
     this.parts = { records, results, runner, dispatcher, push, logs, cancel }
+    // before offers are taken: adopted tasks hold their capacity again
+    await runner.recover()
     await push.start()
     await logs.start()
     await cancel.start()
@@ -616,6 +621,17 @@ export interface TaskParts {
   push: Push
   logs: Logs
   cancel: Cancel
+}
+
+/** The runner's journal: every write fsynced, since "accepted" promises the task survives a crash. */
+function syncedJournal (sub: { put: (k: string, v: string, o: object) => Promise<void>, del: (k: string, o: object) => Promise<void>, iterator: () => AsyncIterable<[string, string]> }): RunJournal {
+  // classic-level honours `sync` (a sublevel passes options to its parent); the generic typings omit it
+  const sync: object = { sync: true }
+  return new RunJournal({
+    put: async (k, v) => sub.put(k, v, sync),
+    del: async k => sub.del(k, sync),
+    iterator: () => sub.iterator()
+  })
 }
 
 function listenError (err: unknown, listen: string[]): Error {

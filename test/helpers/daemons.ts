@@ -4,7 +4,7 @@
  * every group that is still alive, so a failing test leaves nothing behind.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -137,8 +137,21 @@ export class Cluster {
   async stopAll (): Promise<void> {
     await Promise.all([...this.daemons].map(async d => killGroup(d.proc, 'SIGKILL')))
     this.daemons.clear()
+    // tasks outlive a SIGKILLed daemon by design (a restart adopts them): kill what runs in our homes
+    await killTasksUnder([...this.homes])
     await Promise.all([...this.homes].map(async h => rm(h, { recursive: true, force: true })))
     this.homes.clear()
+  }
+}
+
+/** Kills the process group of every process whose working directory lies under one of `roots`. */
+export async function killTasksUnder (roots: string[]): Promise<void> {
+  if (roots.length === 0) return
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue
+    const cwd = await readlink(`/proc/${name}/cwd`).catch(() => '')
+    if (cwd === '' || !roots.some(r => cwd === r || cwd.startsWith(r + '/'))) continue
+    try { process.kill(-Number(name), 'SIGKILL') } catch { try { process.kill(Number(name), 'SIGKILL') } catch { /* gone */ } }
   }
 }
 

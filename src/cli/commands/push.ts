@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { MeshError, UsageError } from '../../errors.js'
+import { MeshError, NoDaemonError, UsageError, errorMessage } from '../../errors.js'
+import { DaemonClosedError } from '../../node/control/errors.js'
 import { fsProblem } from '../../node/home.js'
 import { parseTags } from '../../node/tags.js'
 import { InvalidTaskError, STDIN_NAME, parseTaskFile } from '../../node/task/index.js'
@@ -46,33 +47,39 @@ Exit codes: the task's own code; 124 timed out; 130 cancelled; 3 no peer can tak
       const prefixer = new LinePrefixer()
       const results: TaskRecord[] = []
       let id = ''
-      for await (const ev of client.stream<DispatchEvent>('push', req)) {
-        if (ev.type === 'submitted') {
-          id = ev.id
-          if (flags.detach === true) {
-            ctx.io.out(flags.json === true ? json({ id }) : id)
-            return
+      try {
+        for await (const ev of client.stream<DispatchEvent>('push', req)) {
+          if (ev.type === 'submitted') {
+            id = ev.id
+            if (flags.detach === true) {
+              ctx.io.out(flags.json === true ? json({ id }) : id)
+              return
+            }
+          } else if (ev.type === 'output') {
+            const data = Buffer.from(ev.data, 'base64')
+            if (flags.all === true) {
+              const text = prefixer.push(`${ev.id}/${ev.stream}`, ev.runnerName, data.toString('utf8'))
+              if (text !== '') ctx.io.write(ev.stream, Buffer.from(text))
+            } else {
+              ctx.io.write(ev.stream, data)
+            }
+          } else if (ev.type === 'result') {
+            const r = ev.record
+            for (const s of ['stdout', 'stderr'] as const) {
+              const rest = prefixer.flush(`${r.id}/${s}`, r.runnerName ?? r.runner ?? '?')
+              if (rest !== '') ctx.io.write(s, Buffer.from(rest))
+            }
+            results.push(r)
+          } else if (ev.type === 'unplaceable') {
+            throw new MeshError(`task ${ev.id}: ${ev.reason}`, 3)
           }
-        } else if (ev.type === 'output') {
-          const data = Buffer.from(ev.data, 'base64')
-          if (flags.all === true) {
-            const text = prefixer.push(`${ev.id}/${ev.stream}`, ev.runnerName, data.toString('utf8'))
-            if (text !== '') ctx.io.write(ev.stream, Buffer.from(text))
-          } else {
-            ctx.io.write(ev.stream, data)
-          }
-        } else if (ev.type === 'result') {
-          const r = ev.record
-          for (const s of ['stdout', 'stderr'] as const) {
-            const rest = prefixer.flush(`${r.id}/${s}`, r.runnerName ?? r.runner ?? '?')
-            if (rest !== '') ctx.io.write(s, Buffer.from(rest))
-          }
-          results.push(r)
-        } else if (ev.type === 'unplaceable') {
-          throw new MeshError(`task ${ev.id}: ${ev.reason}`, 3)
         }
+      } catch (err) {
+        // the task was handed over: losing the daemon (a crash, a restart) does not lose the task
+        if (id === '' || (!(err instanceof DaemonClosedError) && !(err instanceof NoDaemonError))) throw err
+        throw new MeshError(`task ${id}: lost the connection to the local daemon while waiting (${errorMessage(err)}); the task goes on: once the daemon runs again, follow it with: mesh status ${id} --wait`)
       }
-      if (results.length === 0) throw new MeshError(`task ${id}: the daemon ended the stream without a result; follow it with: mesh status ${id}`)
+      if (results.length === 0) throw new MeshError(`task ${id}: the daemon ended the stream without a result; follow it with: mesh status ${id} --wait`)
       if (flags.json === true) ctx.io.out(json(flags.all === true ? results : results[0]))
       for (const r of results) {
         if (r.error != null && r.state !== 'succeeded' && flags.json !== true) ctx.io.err(`mesh: task ${r.id} on ${r.runnerName ?? '?'}: ${r.state}: ${r.error}`)

@@ -1,6 +1,7 @@
 import { daemonClient } from '../client.js'
 import { HOME_HELP } from '../context.js'
 import { formatRecord, formatRecords } from '../format/records.js'
+import { exitCodeOf } from '../exit-codes.js'
 import { json } from '../io.js'
 import type { TaskRecord } from '../../protocols/results/index.js'
 import type { Register } from '../context.js'
@@ -11,8 +12,16 @@ export const registerStatus: Register = (program, ctx) => {
     .argument('<id>', 'task id (a --all group id shows every peer\'s task)')
     .option('--home <dir>', HOME_HELP)
     .option('--json', 'print the record (an array for a --all group)')
-    .action(async (id: string, flags: { home?: string, json?: boolean }) => {
-      const records = await daemonClient(flags.home).call<TaskRecord[]>('status', { id })
+    .option('--wait', 'wait until the task ended for good (retries included) and exit with its code, as mesh push does')
+    .action(async (id: string, flags: { home?: string, json?: boolean, wait?: boolean }) => {
+      const client = daemonClient(flags.home)
+      if (flags.wait === true) {
+        const record = await client.call<TaskRecord>('wait', { id }, { timeoutMs: 0 })
+        ctx.io.out(flags.json === true ? json(record) : formatRecord(record))
+        ctx.exitCode = exitCodeOf(record)
+        return
+      }
+      const records = await client.call<TaskRecord[]>('status', { id })
       if (flags.json === true) ctx.io.out(json(records.length === 1 && records[0]!.id === id ? records[0] : records))
       else ctx.io.out(records.length === 1 ? formatRecord(records[0]!) : formatRecords(records))
     })
