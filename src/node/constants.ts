@@ -21,3 +21,11 @@ export const PROVIDER_REPROVIDE_THRESHOLD_MS = 5 * 60_000
 export const INBOUND_CONNECTION_THRESHOLD = 500
 export const MAX_CONNECTIONS = 400
 export const DIAL_TIMEOUT_MS = 10_000
+/** inbound connections still in their handshake (pnet, Noise, Yamux) at once; libp2p's default, pinned */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 10
+
+/**
+ * Largest gossipsub RPC read from a peer (it-length-prefixed's default, pinned): a revocation list,
+ * the largest record (~1.4 MB), plus a batch of smaller ones in one IWANT answer.
+ */
+export const MAX_GOSSIP_RPC_BYTES = 4 * 1024 * 1024

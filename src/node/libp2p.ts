@@ -11,7 +11,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import {
-  DHT_PROTOCOL, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MDNS_SERVICE_TAG,
+  DHT_PROTOCOL, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
   PROTOCOL_PREFIX, PROVIDER_REPROVIDE_INTERVAL_MS, PROVIDER_REPROVIDE_THRESHOLD_MS, PROVIDER_VALIDITY_MS
 } from './constants.js'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -70,6 +70,7 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
       inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
       dialTimeout: DIAL_TIMEOUT_MS
     },
     peerDiscovery,
@@ -103,7 +104,8 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         // raw message, so a forged copy cannot shadow the genuine one.
         fastMsgIdFn: msg => createHash('sha256').update(msg.from ?? EMPTY).update(msg.seqno ?? EMPTY)
           .update(msg.data ?? EMPTY).update(msg.signature ?? EMPTY).digest('base64'),
-        emitSelf: false
+        emitSelf: false,
+        maxInboundDataLength: MAX_GOSSIP_RPC_BYTES
       })
     }
   })

@@ -1,6 +1,12 @@
 /** A request is one small JSON object; anything near this size is a bug or a hostile client. */
 export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
+/**
+ * Clients connected at once; past it a new connection is closed at once. Each `logs -f` or waiting
+ * `push` holds one; the bound keeps a runaway script from exhausting file descriptors.
+ */
+export const DEFAULT_MAX_CLIENTS = 128
+
 /** A connected client that has not sent its request line by then is dropped. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000
 

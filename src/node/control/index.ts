@@ -48,6 +48,8 @@ export interface ControlServerInit {
   maxRequestBytes?: number
   /** how long a client has to send its request line (default 5 s) */
   requestTimeoutMs?: number
+  /** clients connected at once; more are closed on connect (default 128) */
+  maxClients?: number
   /** named in DaemonRunningError; defaults to the socket's directory */
   home?: string
 }

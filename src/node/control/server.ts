@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { MeshError, isMeshError } from '../../errors.js'
 import { LineDecoder, decodeRequest, encodeLine } from './codec.js'
 import {
-  DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, LINGER_MS, MAX_SOCKET_PATH_BYTES, SOCKET_MODE
+  DEFAULT_MAX_CLIENTS, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, LINGER_MS, MAX_SOCKET_PATH_BYTES, SOCKET_MODE
 } from './constants.js'
 import {
   DaemonRunningError, NotASocketError, RequestTimeoutError, UnknownMethodError, checkSocketPath
@@ -22,6 +22,7 @@ export class ControlSocketServer implements ControlServer {
   private readonly log: Logger | undefined
   private readonly maxRequestBytes: number
   private readonly requestTimeoutMs: number
+  private readonly maxClients: number
   private server: Server | undefined
   /** the socket file we own; stop() leaves a file another daemon put there alone */
   private ino: number | undefined
@@ -36,6 +37,7 @@ export class ControlSocketServer implements ControlServer {
     this.log = init.log?.child({ component: 'control' })
     this.maxRequestBytes = init.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES
     this.requestTimeoutMs = init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    this.maxClients = init.maxClients ?? DEFAULT_MAX_CLIENTS
   }
 
   async start (): Promise<void> {
@@ -64,6 +66,8 @@ export class ControlSocketServer implements ControlServer {
       : undefined
     const bindPath = tmpDir == null ? this.path : join(tmpDir, 's')
     const server = createServer({ allowHalfOpen: false }, (socket) => { this.accept(socket) })
+    // node closes connections past this at once (its 'drop' event)
+    server.maxConnections = this.maxClients
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)

@@ -5,6 +5,7 @@
  */
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
+import { limitPerPeer } from '../inbound-limit.js'
 import { oneLine } from '../peer-text.js'
 import type { Logger } from '../../node/logger.js'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -12,6 +13,9 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 export const CANCEL_PROTOCOL = '/mesh/cancel/1.0.0'
 const MAX_BYTES = 4096
 const TIMEOUT_MS = 10_000
+const MAX_INBOUND_STREAMS = 16
+/** over all of one peer's connections */
+const MAX_STREAMS_PER_PEER = 8
 
 export interface CancelReply { status: 'cancelled' | 'finished' | 'unknown', message: string }
 
@@ -57,7 +61,7 @@ export function cancel (init: { handler: CancelHandler }): (components: CancelCo
     return {
       async start () {
         if (started) return
-        await node.handle(CANCEL_PROTOCOL, onStream, { maxInboundStreams: 16 })
+        await node.handle(CANCEL_PROTOCOL, limitPerPeer(MAX_STREAMS_PER_PEER, onStream), { maxInboundStreams: MAX_INBOUND_STREAMS })
         started = true
       },
       async stop () {

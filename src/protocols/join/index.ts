@@ -10,6 +10,7 @@
  */
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
+import { limitPerPeer } from '../inbound-limit.js'
 import { oneLine } from '../peer-text.js'
 import type { Logger } from '../../node/logger.js'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -17,6 +18,9 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 export const JOIN_PROTOCOL = '/mesh/join/1.0.0'
 const MAX_BYTES = 32 * 1024
 const TIMEOUT_MS = 15_000
+const MAX_INBOUND_STREAMS = 8
+/** an enrolling node asks once; a few retries at most */
+const MAX_STREAMS_PER_PEER = 2
 
 export interface JoinRequest { secret: string, name: string }
 export type JoinReply = { status: 'ok', cert: string } | { status: 'refused', reason: string }
@@ -61,7 +65,7 @@ export function serveJoin (handler: JoinHandler): (c: JoinComponents) => { start
     return {
       async start () {
         if (started) return
-        await node.handle(JOIN_PROTOCOL, onStream, { maxInboundStreams: 8 })
+        await node.handle(JOIN_PROTOCOL, limitPerPeer(MAX_STREAMS_PER_PEER, onStream), { maxInboundStreams: MAX_INBOUND_STREAMS })
         started = true
       },
       async stop () {

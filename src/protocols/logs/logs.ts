@@ -1,7 +1,8 @@
 import { pipe } from 'it-pipe'
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
-import { FRAME_END, LOGS_PROTOCOL, MAX_LOG_FRAME_BYTES, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
+import { FRAME_END, LOGS_PROTOCOL, MAX_INBOUND_LOG_STREAMS, MAX_LOG_FRAME_BYTES, MAX_LOG_REQUEST_BYTES, MAX_LOG_STREAMS_PER_PEER, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
+import { limitPerPeer } from '../inbound-limit.js'
 import { decodeLogFrame, isLogRequest, toFrames } from './frame.js'
 import type { LogProvider, Logs, LogsComponents } from './index.js'
 import type { LogChunk } from '../../node/runner/log-reader.js'
@@ -28,7 +29,7 @@ export class LogsService implements Logs {
   async start (): Promise<void> {
     if (this.started) return
     this.controller = new AbortController()
-    await this.components.node.handle(LOGS_PROTOCOL, this.onStream, { maxInboundStreams: 64 })
+    await this.components.node.handle(LOGS_PROTOCOL, limitPerPeer(MAX_LOG_STREAMS_PER_PEER, this.onStream), { maxInboundStreams: MAX_INBOUND_LOG_STREAMS })
     this.started = true
   }
 
@@ -64,7 +65,8 @@ export class LogsService implements Logs {
   }
 
   private readonly onStream = async (stream: Stream, connection: Connection): Promise<void> => {
-    const f = frames(stream, MAX_LOG_FRAME_BYTES)
+    // the limit bounds what is read (only the request); the frames written are split to MAX_LOG_FRAME_BYTES
+    const f = frames(stream, MAX_LOG_REQUEST_BYTES)
     const left = new AbortController()
     stream.addEventListener('close', () => { left.abort() }, { once: true })
     const signal = AbortSignal.any([this.controller.signal, left.signal])

@@ -7,3 +7,5 @@ export const PUSH_TIMEOUT_MS = 15_000
 /** per file chunk: a stalled transfer is abandoned after this */
 export const CHUNK_TIMEOUT_MS = 30_000
 export const MAX_INBOUND_PUSH_STREAMS = 64
+/** concurrent offers from one peer, over all its connections (each may hold a 1 MiB frame) */
+export const MAX_PUSH_STREAMS_PER_PEER = 16

@@ -1,7 +1,8 @@
 import { anySignal } from 'any-signal'
 import { errorMessage } from '../../errors.js'
 import { frames } from '../frames.js'
-import { CHUNK_TIMEOUT_MS, FILE_CHUNK_BYTES, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, PUSH_PROTOCOL, PUSH_TIMEOUT_MS } from './constants.js'
+import { CHUNK_TIMEOUT_MS, FILE_CHUNK_BYTES, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, PUSH_PROTOCOL, PUSH_TIMEOUT_MS } from './constants.js'
+import { limitPerPeer } from '../inbound-limit.js'
 import { createValidators, fromPeer, isOfferFrame } from './messages.js'
 import type { TaskOffer, Validators } from './messages.js'
 import type { FileSource, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
@@ -23,7 +24,7 @@ export class PushService implements Push {
 
   async start (): Promise<void> {
     if (this.started) return
-    await this.components.node.handle(PUSH_PROTOCOL, this.onStream, { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
+    await this.components.node.handle(PUSH_PROTOCOL, limitPerPeer(MAX_PUSH_STREAMS_PER_PEER, this.onStream), { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
     this.started = true
   }
 
