@@ -20,11 +20,14 @@ import {
   createLab, cutHost, healHost, hostRunning, killHost, leftovers, makeSwarmKey, netnsProblem, reapStale,
   startAll, startHost, teardown
 } from '../../scripts/lib/netns.js'
+import { daemonClient } from '../../src/cli/client.js'
 import { cli, FAST_CONFIG } from './daemons.js'
 import type { CliResult } from './daemons.js'
 import type { NetHost, NetLabState, TeardownReport } from '../../scripts/lib/netns.js'
 import type { TaskRecord } from '../../src/protocols/results/index.js'
 import type { PeerEntry } from '../../src/node/views.js'
+import type { PushParams } from '../../src/node/api.js'
+import type { DispatchEvent } from '../../src/node/dispatch/index.js'
 
 export { FINAL_STATES } from '../../src/protocols/results/index.js'
 
@@ -134,6 +137,14 @@ export class NetLab {
 
   running (k: number): boolean { return hostRunning(this.state, this.host(k)) }
 
+  /** heals every cut link, restarts every stopped daemon, waits until the mesh is whole again */
+  async restore (): Promise<void> {
+    if (this.stateValue == null) return
+    for (const h of this.hosts) if (h.cut) this.heal(h.index)
+    for (const h of this.hosts) if (!this.running(h.index)) await this.restart(h.index)
+    await this.waitMesh()
+  }
+
   cut (k: number): void { cutHost(this.state, this.host(k)) }
   heal (k: number): void { healHost(this.state, this.host(k)) }
 
@@ -163,6 +174,21 @@ export class NetLab {
     return (JSON.parse(r.stdout) as { id: string }).id
   }
 
+  /**
+   * Submits a task file's text to host K's daemon like `mesh push --detach` does, through the CLI's
+   * client in this process: no CLI process and no schema compile per task, so a load test can
+   * push hundreds of tasks on two cores. The daemon validates the task as for the CLI.
+   */
+  async submit (k: number, text: string, { waitSec = 30, tags = [] as string[] } = {}): Promise<string> {
+    const client = daemonClient(this.host(k).home)
+    const params: PushParams = { text, name: 'task.json', baseDir: this.shared, tags, all: false, waitMs: waitSec * 1000, detach: true, follow: false }
+    for await (const ev of client.stream<DispatchEvent>('push', params)) {
+      if (ev.type === 'submitted') return ev.id
+      if (ev.type === 'unplaceable') throw new Error(`host${k}: task ${ev.id}: ${ev.reason}`)
+    }
+    throw new Error(`host${k}: the daemon ended the push stream without a task id`)
+  }
+
   /** writes a task file into the shared folder and pushes it from host K */
   async pushTask (k: number, task: Record<string, unknown>, args: string[] = []): Promise<string> {
     const file = join(this.shared, `task-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`)
@@ -186,6 +212,20 @@ export class NetLab {
   /** the task's record on every host (undefined where none), index 0 = host1 */
   async statusEverywhere (id: string): Promise<Array<TaskRecord | undefined>> {
     return Promise.all(this.hosts.map(async h => this.status(h.index, id)))
+  }
+
+  /** until host K's record of the task is `running` on a known runner; that record */
+  async waitRunning (k: number, id: string, timeoutMs = 60_000): Promise<TaskRecord> {
+    return this.waitFor(`task ${id} running (seen from host${k})`, async () => {
+      const r = await this.status(k, id)
+      if (r?.state === 'running' && r.runner != null) return r
+      throw new Error(`host${k}: ${brief(r)}`)
+    }, timeoutMs, 250)
+  }
+
+  /** the lab host whose daemon has this peer id */
+  byId (peerId: string | null | undefined): NetHost | undefined {
+    return this.hosts.find(h => h.id === peerId)
   }
 
   /** until every running, connected host sees every other such host online */
@@ -249,6 +289,27 @@ export class NetLab {
       return [head, ...lines].join('\n')
     }).join('\n')
   }
+}
+
+/**
+ * Lines "<task id> <attempt>" that tasks appended to a file (namespaces share the file system):
+ * task id → attempts, in the order they were written.
+ */
+export function executions (file: string): Map<string, number[]> {
+  const out = new Map<string, number[]>()
+  if (!existsSync(file)) return out
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [id, attempt] = line.trim().split(' ')
+    if (id == null || id === '' || attempt == null) continue
+    out.set(id, [...(out.get(id) ?? []), Number(attempt)])
+  }
+  return out
+}
+
+/** the fields every node must agree on once a task is final */
+export function settled (r: TaskRecord | undefined): string {
+  if (r == null) return 'none'
+  return JSON.stringify([r.state, r.attempt, r.runner, r.exitCode, r.startedAt, r.finishedAt, r.stdout])
 }
 
 /** a compact view of a record for assertions and messages */
