@@ -192,7 +192,7 @@ describe('fuzz: signed gossip records', () => {
       assert.ok(topic != null)
       const valid = await sealed(topic.kind, topic.valid(from.toString()), key)
       assert.equal(await topic.validator(from, message(topic.name, from, valid)), TopicValidatorResult.Accept, `${topic.name}: the valid record is refused: ${reasons.at(-1) ?? ''}`)
-      const count = iterations(300)
+      const count = iterations(200)
       announce(`gossip ${topic.name}`, baseSeed(), count)
       const seen = { accepted: 0, rejected: 0 }
       await forEachCase(topic.name, count, async (rand) => {

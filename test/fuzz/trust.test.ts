@@ -20,7 +20,7 @@ import type { Json } from './lib/mutate.js'
 import type { RecordKind } from '../../src/protocols/envelope/index.js'
 import type { Authority, Verdict } from '../../src/node/trust/index.js'
 
-const COUNT = 250
+const COUNT = 150
 
 let authority: Authority
 let cleanup: () => Promise<void>
