@@ -176,3 +176,18 @@ describe('cli format', () => {
     })
   })
 })
+
+describe('cli format: a task record with earlier attempts', () => {
+  it('lists each earlier attempt with its state, runner and error', async () => {
+    const { formatRecord } = await import('../../src/cli/format/records.js')
+    const base = {
+      id: 't1', name: 'job', exitCode: 0, numaNode: 0, dispatcher: 'D', group: 't1', tags: [], submittedAt: '2026-11-22T08:00:00.000Z',
+      startedAt: null, finishedAt: null, stdout: '', stderr: '', updatedAt: 1
+    }
+    const current = { ...base, state: 'succeeded' as const, attempt: 2, runner: 'R2', runnerName: 'lab2', error: null }
+    const lost = { ...base, state: 'lost' as const, exitCode: null, attempt: 1, runner: 'R1', runnerName: 'lab1', error: 'runner lab1 stopped answering while the task ran' }
+    const text = formatRecord({ ...current, attempts: [current, lost] } as Parameters<typeof formatRecord>[0])
+    assert.match(text, /^attempt 1 +lost on lab1: runner lab1 stopped answering while the task ran$/m)
+    assert.doesNotMatch(text, /^attempt 2 /m)
+  })
+})

@@ -29,6 +29,11 @@ export function formatRecord (r: TaskRecord): string {
     ['dispatcher', r.dispatcher]
   ]
   if (r.error != null) lines.push(['error', r.error])
+  // earlier attempts (a lost runner, a retry elsewhere): shown so nobody wonders why it ran twice
+  for (const a of (r as TaskRecord & { attempts?: TaskRecord[] }).attempts ?? []) {
+    if (a.attempt === r.attempt) continue
+    lines.push([`attempt ${a.attempt}`, `${stateText(a)} on ${a.runnerName ?? (a.runner != null ? shortId(a.runner) : '-')}${a.error != null ? `: ${a.error}` : ''}`])
+  }
   let text = lines.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n')
   if (r.stdout !== '') text += `\n--- stdout (tail; full: mesh logs ${r.id}) ---\n${r.stdout.trimEnd()}`
   if (r.stderr !== '') text += `\n--- stderr (tail) ---\n${r.stderr.trimEnd()}`
