@@ -318,4 +318,6 @@ async function main (argv: string[]): Promise<number> {
   }
 }
 
+// `npm run netlab -- status | head` closes the pipe early: not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err })
 process.exitCode = await main(process.argv.slice(2))

@@ -173,6 +173,8 @@ export function createLab (opts: CreateLabOptions): NetLabState {
   if (readNetState(dir) != null) throw new NetLabError(`${dir} already holds a lab; take it down first (netlab down --dir ${dir})`)
 
   mkdirSync(dir, { recursive: true, mode: 0o700 })
+  // the default DIR (.netlab) sits in the repository: keep git from listing it
+  writeFileSync(join(dir, '.gitignore'), '*\n')
   const runId = newRunId()
   const p = `${NETLAB_PREFIX}${runId}`
   const state: NetLabState = {
