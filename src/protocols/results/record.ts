@@ -33,7 +33,8 @@ export interface TaskRecord {
 }
 
 const iso = { type: 'string', maxLength: 40, nullable: true } as const
-const id = { type: 'string', maxLength: 128 } as const
+// task ids (base36 time + hex, `-n` for --all children) and peer ids: printable, one word
+const id = { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' } as const
 
 // plain schema: ajv's JSONSchemaType cannot express required-but-nullable fields
 const schema = {

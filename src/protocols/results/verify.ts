@@ -1,4 +1,5 @@
 import { openJson } from '../envelope/index.js'
+import { quoted } from '../peer-text.js'
 import { MAX_RESULT_BYTES, RESULTS_DOMAIN, RESULTS_PAYLOAD_TYPE } from './constants.js'
 import { createRecordValidator } from './record.js'
 import type { TaskRecord, TaskState } from './record.js'
@@ -13,7 +14,7 @@ const DISPATCHER_STATES: ReadonlySet<TaskState> = new Set(['queued', 'rejected',
 export function authorise (record: TaskRecord, signer: string): string | null {
   if (record.runner === signer) return null
   if (record.dispatcher === signer && DISPATCHER_STATES.has(record.state)) return null
-  return `${signer} may not publish state ${record.state} of task ${record.id}`
+  return `${signer} may not publish state ${record.state} of task ${quoted(record.id)}`
 }
 
 /**
