@@ -142,4 +142,15 @@ describe('fuzz: trust decoders', () => {
     }
     await assert.rejects(parseAuthorityCert({ ...authority.cert, ['x'.repeat(5000)]: 1 }), (err: Error) => { assertClearError(err, 'unexpected field'); return true })
   })
+
+  // regression (found with MESH_FUZZ_ITERATIONS=3000, case seed 37901552): a revocation entry's
+  // peer id had no length check before base58 decoding, which is quadratic: 70,000 characters
+  // held the event loop for 24 s
+  it('a huge peer id is refused without decoding it', async () => {
+    const list = { v: 1, kind: 'mesh-revocations', issuer: authority.cert.id, version: 1, revoked: [{ peerId: '1'.repeat(70_000), at: new Date(T0).toISOString() }], issuedAt: new Date(T0).toISOString() }
+    const started = Date.now()
+    const verdict = await verifyRevocations(await sealJson({ ...REVOCATIONS_KIND, maxBytes: 1e7 }, list, authority.key), [authority.cert])
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`)
+    assert.equal(verdict.ok, false)
+  })
 })

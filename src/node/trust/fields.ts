@@ -17,8 +17,13 @@ export class MalformedError extends Error {
   }
 }
 
+/** Longer than any peer id's string form (Ed25519: 52, CIDv1 base32: ~62); checked before decoding. */
+const MAX_PEER_ID_CHARS = 128
+
 /** The problem with a peer id string, or undefined when it is one. */
 export function peerIdProblem (value: string): string | undefined {
+  // base58 decoding is quadratic: a 70,000-character "peer id" took 24 s of CPU to refuse
+  if (value.length > MAX_PEER_ID_CHARS) return `${shown(value)} is not a peer id (longer than ${MAX_PEER_ID_CHARS} characters)`
   try {
     peerIdFromString(value)
     return undefined

@@ -61,9 +61,8 @@ export async function forEachCase (name: string, count: number, fn: (rand: Rand,
     try {
       await fn(prng(seed), seed)
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err))
-      e.message = `${name}: case ${i} failed (MESH_FUZZ_SEED=${base}, case seed ${seed}): ${e.message}`
-      throw e
+      // a new error: test runners print the stack, which an edited message would not change
+      throw new Error(`${name}: case ${i} failed (MESH_FUZZ_SEED=${base}, case seed ${seed}): ${err instanceof Error ? err.message : String(err)}`, { cause: err })
     }
   }
 }
