@@ -29,7 +29,9 @@ import type { PeerEntry } from '../../src/node/views.js'
 import type { PushParams } from '../../src/node/api.js'
 import type { DispatchEvent } from '../../src/node/dispatch/index.js'
 
-export { FINAL_STATES } from '../../src/protocols/results/index.js'
+import { FINAL_STATES } from '../../src/protocols/results/index.js'
+
+export { FINAL_STATES }
 
 /** a reason to skip the lab tests (not root, no `ip netns`, Node too old), or false */
 export function netlabSkip (): string | false {
@@ -223,6 +225,18 @@ export class NetLab {
     }, timeoutMs, 250)
   }
 
+  /**
+   * Until host K's record says the task ended for good: a final state, except `lost` with retries
+   * left (the dispatcher publishes `lost` for the attempt, then `queued` for the next one).
+   */
+  async waitEnded (k: number, id: string, retries: number, timeoutMs = 180_000): Promise<TaskRecord> {
+    return this.waitFor(`task ${id} ended for good on host${k}`, async () => {
+      const r = await this.status(k, id)
+      if (r != null && endedForGood(r, retries)) return r
+      throw new Error(`host${k}: ${brief(r)}${r?.error != null ? ` (${r.error})` : ''}`)
+    }, timeoutMs)
+  }
+
   /** the lab host whose daemon has this peer id */
   byId (peerId: string | null | undefined): NetHost | undefined {
     return this.hosts.find(h => h.id === peerId)
@@ -304,6 +318,11 @@ export function executions (file: string): Map<string, number[]> {
     out.set(id, [...(out.get(id) ?? []), Number(attempt)])
   }
   return out
+}
+
+/** a final state, and not a `lost` attempt that will be retried */
+export function endedForGood (r: TaskRecord, retries: number): boolean {
+  return FINAL_STATES.has(r.state) && !(r.state === 'lost' && r.attempt <= retries)
 }
 
 /** the fields every node must agree on once a task is final */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
-import { FINAL_STATES, NetLab, brief, executions, netlabSkip } from '../helpers/netlab.js'
+import { NetLab, brief, endedForGood, executions, netlabSkip } from '../helpers/netlab.js'
 import type { TaskRecord } from '../../src/protocols/results/index.js'
 
 const TASKS = Number(process.env.MESH_CHAOS_TASKS ?? 200)
@@ -18,6 +18,7 @@ const PUSHERS = 3
 const DISPATCHERS = [1, 2]
 const RUNNERS = [3, 4, 5]
 const MAX_KILLS = 20
+const RETRIES = 3
 
 describe('chaos: random runner kills and restarts under load', { skip: netlabSkip() }, () => {
   // info logs: debug lines for hundreds of tasks cost the two cores more than the test itself
@@ -32,9 +33,9 @@ describe('chaos: random runner kills and restarts under load', { skip: netlabSki
     // five tasks of different lengths (0.5 … 2.5 s)
     const texts = Array.from({ length: 5 }, (_, v) => JSON.stringify({
       name: `chaos-${v}`,
-      command: ['sh', '-c', `echo "$MESH_TASK_ID $MESH_ATTEMPT" >> ${starts}; sleep ${(v + 1) / 2}; echo "$MESH_TASK_ID $MESH_ATTEMPT" >> ${ends}`],
+      command: ['sh', '-c', `echo "$MESH_TASK_ID $MESH_ATTEMPT $(hostname -I)" >> ${starts}; sleep ${(v + 1) / 2}; echo "$MESH_TASK_ID $MESH_ATTEMPT $(hostname -I)" >> ${ends}`],
       tags: ['work'],
-      retries: 3
+      retries: RETRIES
     }))
 
     // the chaos loop: a runner down every few seconds until every task is final (or MAX_KILLS),
@@ -76,7 +77,7 @@ describe('chaos: random runner kills and restarts under load', { skip: netlabSki
     const collect = async (): Promise<string[]> => {
       for (const k of DISPATCHERS) {
         if (!lab.running(k)) continue
-        for (const r of await lab.tasks(k)) if (dispatcherOf.get(r.id) === k && FINAL_STATES.has(r.state)) final.set(r.id, r)
+        for (const r of await lab.tasks(k)) if (dispatcherOf.get(r.id) === k && endedForGood(r, RETRIES)) final.set(r.id, r)
       }
       return [...dispatcherOf.keys()].filter(id => !final.has(id))
     }
@@ -106,6 +107,8 @@ describe('chaos: random runner kills and restarts under load', { skip: netlabSki
     const ids = [...dispatcherOf.keys()]
     const dupDone = ids.filter(id => (done.get(id)?.length ?? 0) > 1)
     const dupStarts = ids.filter(id => (began.get(id)?.length ?? 0) > 1)
+    // reliability.md: "two runs never share an attempt number"
+    const sameAttempt = ids.filter(id => { const a = done.get(id) ?? []; return new Set(a).size < a.length })
     const succeeded = ids.filter(id => final.get(id)?.state === 'succeeded')
     const missing = succeeded.filter(id => (done.get(id)?.length ?? 0) === 0)
     const lost = ids.filter(id => final.get(id)?.state === 'lost')
@@ -116,6 +119,7 @@ describe('chaos: random runner kills and restarts under load', { skip: netlabSki
       `# final states: ${tally(states)}; final attempts: ${tally(attempts)}`,
       `# executions started ${[...began.values()].reduce((n, a) => n + a.length, 0)}, completed ${[...done.values()].reduce((n, a) => n + a.length, 0)}`,
       `# duplicates: ${dupDone.length} task(s) completed more than once, ${dupStarts.length} started more than once${dupDone.length > 0 ? ` (e.g. ${dupDone.slice(0, 5).map(id => `${id}:${done.get(id)?.join(',') ?? ''}`).join(' ')})` : ''}`,
+      `# same attempt completed twice: ${sameAttempt.length}${sameAttempt.length > 0 ? ` (${sameAttempt.slice(0, 5).join(' ')}; hosts in ${ends})` : ''}`,
       `# succeeded without a completed run in the log: ${missing.length}; lost: ${lost.length}`,
       ...[...final.values()].filter(r => r.state !== 'succeeded').slice(0, 10).map(r => `#   ${r.id}: ${brief(r)} ${r.error ?? ''}`)
     ].join('\n'))

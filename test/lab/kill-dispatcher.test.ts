@@ -34,12 +34,8 @@ describe('kill -9 the dispatcher mid-task', { skip: netlabSkip() }, () => {
     return id
   }
 
-  async function finalOn (k: number, id: string, timeoutMs = 120_000): Promise<TaskRecord> {
-    return lab.waitFor(`task ${id} final on host${k}`, async () => {
-      const r = await lab.status(k, id)
-      if (r != null && r.state !== 'running' && r.state !== 'queued') return r
-      throw new Error(`host${k}: ${brief(r)}`)
-    }, timeoutMs)
+  async function finalOn (k: number, id: string): Promise<TaskRecord> {
+    return lab.waitEnded(k, id, 1, 120_000)
   }
 
   it('the task ends while the dispatcher is down: after its restart it has the result', async () => {

@@ -36,11 +36,7 @@ describe('kill -9 a runner mid-task', { skip: netlabSkip() }, () => {
     await lab.waitFor('the task started on its runner', async () => (await lab.cli(victim.index, ['logs', id])).stdout.includes('attempt 1'), 30_000)
     lab.kill(victim.index, { everything })
 
-    const final = await lab.waitFor(`task ${id} final on the dispatcher after ${victim.name} was killed`, async () => {
-      const r = await lab.status(1, id)
-      if (r != null && r.state !== 'running' && r.state !== 'queued') return r
-      throw new Error(`host1: ${brief(r)}`)
-    }, 180_000)
+    const final = await lab.waitEnded(1, id, 1)
     assert.equal(final.state, 'succeeded', `final record: ${brief(final)} ${final.error ?? ''}\n${lab.diagnose(id)}`)
     assert.equal(final.attempt, 2)
     assert.equal(final.runner, survivor.id)
