@@ -167,8 +167,8 @@ describe('fuzz: signed gossip records', () => {
     }
   })
 
-  // found by reading what the fuzzer could reach: an id with a line break passes the schema, and
-  // the refusal quotes it verbatim. results/ is another owner's: reported, kept as a todo
+  // found by reading what the fuzzer could reach: an id with a line break passed the schema and the
+  // refusal quoted it verbatim (fixed by the results owner in 171790f)
   it('results: a refusal naming a hostile task id stays one line', async () => {
     const key = await generateKeyPair('Ed25519')
     const from = peerIdFromPrivateKey(key)
