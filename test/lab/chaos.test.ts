@@ -7,6 +7,7 @@
  * and reported; they are not an error.
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
@@ -119,7 +120,8 @@ describe('chaos: random runner kills and restarts under load', { skip: netlabSki
       `# final states: ${tally(states)}; final attempts: ${tally(attempts)}`,
       `# executions started ${[...began.values()].reduce((n, a) => n + a.length, 0)}, completed ${[...done.values()].reduce((n, a) => n + a.length, 0)}`,
       `# duplicates: ${dupDone.length} task(s) completed more than once, ${dupStarts.length} started more than once${dupDone.length > 0 ? ` (e.g. ${dupDone.slice(0, 5).map(id => `${id}:${done.get(id)?.join(',') ?? ''}`).join(' ')})` : ''}`,
-      `# same attempt completed twice: ${sameAttempt.length}${sameAttempt.length > 0 ? ` (${sameAttempt.slice(0, 5).join(' ')}; hosts in ${ends})` : ''}`,
+      `# same attempt completed twice: ${sameAttempt.length}`,
+      ...readFileSync(ends, 'utf8').split('\n').filter(l => sameAttempt.slice(0, 5).some(id => l.startsWith(`${id} `))).map(l => `#   run: ${l}`),
       `# succeeded without a completed run in the log: ${missing.length}; lost: ${lost.length}`,
       ...[...final.values()].filter(r => r.state !== 'succeeded').slice(0, 10).map(r => `#   ${r.id}: ${brief(r)} ${r.error ?? ''}`)
     ].join('\n'))
