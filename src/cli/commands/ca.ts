@@ -6,7 +6,7 @@ import {
   parseRoles, peerIdProblem, readCertificateFile, revokeInDir, writeCertificateFile, certificateText
 } from '../../node/trust/index.js'
 import type { RevokeTarget } from '../../node/trust/index.js'
-import { collect } from './init.js'
+import { collect } from '../options.js'
 import { HOME_HELP } from '../context.js'
 import type { Register } from '../context.js'
 

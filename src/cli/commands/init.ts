@@ -3,6 +3,7 @@ import { parseTags } from '../../node/parse.js'
 import { resolveHome } from '../../node/home.js'
 import { HOME_HELP } from '../context.js'
 import { json } from '../io.js'
+import { collect } from '../options.js'
 import type { Register } from '../context.js'
 
 interface InitFlags { home?: string, tags?: string[], swarmKey?: string, name?: string, force?: boolean, json?: boolean, authority: string[], cert?: string }
@@ -43,6 +44,3 @@ export const registerInit: Register = (program, ctx) => {
     })
 }
 
-export function collect (value: string, previous: string[]): string[] {
-  return [...previous, value]
-}

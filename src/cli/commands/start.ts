@@ -3,7 +3,7 @@ import { ensureHome, resolveHome } from '../../node/home.js'
 import { parseBootstrapList, parseMultiaddrList, parseTags } from '../../node/parse.js'
 import { HOME_HELP } from '../context.js'
 import { json } from '../io.js'
-import { collect } from './init.js'
+import { collect } from '../options.js'
 import type { CliContext, Register } from '../context.js'
 import type { NodeInfo } from '../../node/views.js'
 

@@ -80,6 +80,11 @@ interface QueuedJob {
   deadline: number
   /** once placed: one per task (several for --all) */
   tracks?: TrackState[]
+  /**
+   * the highest attempt number offered before placement was recorded: written ahead of each push,
+   * so a dispatcher that crashed mid-push resumes with the next number (two runs never share one)
+   */
+  offered?: number
 }
 
 interface Placement { id: string, runner: string, runnerName: string, numaNode: number | null, attempt: number }
@@ -174,7 +179,7 @@ export class Dispatcher {
   private async placeJob (job: Job): Promise<Placement[]> {
     try {
       const { all } = job.request
-      return await this.placeTask(job, job.id, 1, [], all)
+      return await this.placeTask(job, job.id, (job.offered ?? 0) + 1, [], all)
     } catch (err) {
       const stopping = this.controller.signal.aborted
       const cancelled = job.controller.signal.aborted
@@ -195,6 +200,8 @@ export class Dispatcher {
     const s = track.state
     try {
       while (!signal.aborted) {
+        // resumed between offering an attempt and recording where it went: it may run somewhere
+        if (s.runner == null && (s.offered ?? 0) >= s.attempt) s.attempt = (s.offered ?? 0) + 1
         if (s.runner == null && !await this.replace(job, track)) break
         const end = await this.attemptEnd(s, signal, resumed)
         resumed = false
@@ -276,8 +283,29 @@ export class Dispatcher {
   }
 
   private async persist (job: Job): Promise<void> {
-    const queued: QueuedJob = { id: job.id, request: job.request, files: job.files, submittedAt: job.submittedAt, deadline: job.deadline, ...(job.tracks != null ? { tracks: job.tracks.map(t => t.state) } : {}) }
+    const queued: QueuedJob = {
+      id: job.id,
+      request: job.request,
+      files: job.files,
+      submittedAt: job.submittedAt,
+      deadline: job.deadline,
+      ...(job.tracks != null ? { tracks: job.tracks.map(t => t.state) } : {}),
+      ...(job.offered != null ? { offered: job.offered } : {})
+    }
     await this.c.queue.put(job.id, JSON.stringify(queued))
+  }
+
+  /** Write-ahead: a crash after this point must not offer the same attempt number again. */
+  private async offering (job: Job, id: string, attempt: number): Promise<void> {
+    const track = job.tracks?.find(t => t.state.id === id)
+    if (track != null) {
+      if ((track.state.offered ?? 0) >= attempt) return
+      track.state.offered = attempt
+    } else {
+      if ((job.offered ?? 0) >= attempt) return
+      job.offered = attempt
+    }
+    await this.persist(job)
   }
 
   /** Runners a task (or each task of a --all group) runs on, as placed by this node, if known. */
@@ -326,7 +354,7 @@ export class Dispatcher {
       const rejections: string[] = []
       if (result.ok) {
         const placed = all
-          ? await this.pushAll(job, result.choices, candidates, rejections)
+          ? await this.pushAll(job, attempt, result.choices, candidates, rejections)
           : await this.pushFirst(job, id, attempt, result.choices, candidates, rejections)
         if (placed.length > 0) return placed
       }
@@ -354,12 +382,13 @@ export class Dispatcher {
   }
 
   /** --all: one child task per matching peer, ids `<id>-1`, `<id>-2`, … grouped under `<id>`. */
-  private async pushAll (job: Job, choices: Choice[], candidates: Candidate[], rejections: string[]): Promise<Placement[]> {
-    const placed = await Promise.all(choices.map(async (choice, i) => this.pushTo(job, `${job.id}-${i + 1}`, 1, choice, candidates, rejections)))
+  private async pushAll (job: Job, attempt: number, choices: Choice[], candidates: Candidate[], rejections: string[]): Promise<Placement[]> {
+    const placed = await Promise.all(choices.map(async (choice, i) => this.pushTo(job, `${job.id}-${i + 1}`, attempt, choice, candidates, rejections)))
     return placed.map(p => p.placement).filter((p): p is Placement => p != null)
   }
 
   private async pushTo (job: Job, id: string, attempt: number, choice: Choice, candidates: Candidate[], rejections: string[]): Promise<{ placement?: Placement, uncertain: boolean }> {
+    await this.offering(job, id, attempt)
     const offer = this.offer(job, id, attempt, choice)
     const source = fileSource(job.files)
     const reply = choice.peerId === this.c.peerId

@@ -12,6 +12,8 @@ export interface TrackState {
   /** runners an earlier attempt was lost on; a retry prefers others */
   tried: string[]
   done: boolean
+  /** the highest attempt handed to a runner so far (written before each push) */
+  offered?: number
 }
 
 export class Track {

@@ -10,6 +10,7 @@ import { UsageError } from '../../errors.js'
 import { fsProblem } from '../home.js'
 import { parseJsonText } from '../json.js'
 import { nameProblem, tagProblem } from '../parse.js'
+import { STDIN_NAME } from './constants.js'
 import { InvalidTaskError } from './errors.js'
 import {
   DEFAULT_CORES, DEFAULT_GPUS, DEFAULT_MEMORY_MB, DEFAULT_NUMA, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SEC,
@@ -21,7 +22,7 @@ import type { NumaRequest, TaskFile, TaskSpec } from './index.js'
 export { syntaxErrorOffset } from '../json.js'
 
 /** How stdin is named in messages when the task comes from `mesh push -`. */
-export const STDIN_NAME = '<stdin>'
+export { STDIN_NAME } from './constants.js'
 
 /** The file as written, once the schema holds (every field optional but `command`). */
 interface RawTask {

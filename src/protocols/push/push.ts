@@ -44,8 +44,12 @@ export class PushService implements Push {
       const body = new TextEncoder().encode(JSON.stringify(offer))
       const { auth, cert } = await this.init.auth.sign(body, offer)
       await f.writeJson({ body: new TextDecoder().decode(body), auth, cert }, { signal })
+      // a runner needing no files commits right after its reply: from here on a failure leaves the
+      // outcome unknown (only a clean rejection below is certain)
+      committing = true
       const reply = await f.readJson(this.validators.offerReply, 'offer reply', { signal })
       if (reply.status === 'rejected') {
+        committing = false
         // close our side too: a stream left open counts against the per-protocol stream limit
         await stream.close({ signal })
         return { ...fromPeer(reply), sentFiles: 0 }
@@ -55,8 +59,6 @@ export class PushService implements Push {
         if (file == null) throw new Error(`runner asked for a file not in the offer (${sha.slice(0, 12)}…)`)
         await sendFile(f, files(sha), options.signal)
       }
-      // the runner commits once it has every file: from here a failure leaves the outcome unknown
-      committing = true
       const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
       const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
       await stream.close({ signal })

@@ -23,7 +23,7 @@ function spec (retries: number): TaskSpec {
 }
 
 /** One layer: the dispatcher over in-memory stores, a fake peer table, fake pushes and fake health. */
-function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (peer: string, offer: TaskOffer) => PushOutcome, maxQueued?: number } = {}): {
+function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (peer: string, offer: TaskOffer) => PushOutcome | Promise<PushOutcome>, maxQueued?: number } = {}): {
   d: Dispatcher
   offers: Array<{ peer: string, offer: TaskOffer }>
   records: TaskRecords
@@ -48,7 +48,7 @@ function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (
     push: {
       push: async (p: { toString: () => string }, offer: TaskOffer): Promise<PushOutcome> => {
         offers.push({ peer: p.toString(), offer })
-        return opts.pushReply?.(p.toString(), offer) ?? { status: 'accepted', numaNode: 0, sentFiles: 0 }
+        return await (opts.pushReply?.(p.toString(), offer) ?? { status: 'accepted', numaNode: 0, sentFiles: 0 })
       }
     },
     records,
@@ -159,6 +159,21 @@ describe('dispatcher: rescheduling lost tasks', () => {
     await second.runnerReports(second.offers[0]!.offer, second.offers[0]!.peer, 'succeeded')
     const rec = await second.d.finalRecord(id, AbortSignal.timeout(5_000))
     assert.equal(rec.state, 'succeeded')
+    await second.d.stop()
+  })
+
+  it('a dispatcher that crashed mid-push offers the next attempt number after its restart', async () => {
+    const queue = memDb()
+    const log = silentLogger()
+    const records = new TaskRecords(memDb(), log)
+    // the first run "crashes" while its push is in flight: the push never answers
+    const first = harness({ queue, records, pushReply: async () => new Promise<PushOutcome>(() => {}) })
+    await first.d.submit({ spec: spec(0), all: false, waitMs: 5_000 })
+    await until(() => first.offers.length === 1, 'the push in flight')
+    const second = harness({ queue, records })
+    await second.d.start()
+    await until(() => second.offers.length === 1, 'the offer after the restart')
+    assert.deepEqual([first.offers[0]!.offer.attempt, second.offers[0]!.offer.attempt], [1, 2], 'the attempt offered before the crash is not reused')
     await second.d.stop()
   })
 
