@@ -31,6 +31,8 @@ export interface PeerTableComponents {
 export interface PeerTableInit {
   offlineAfterMs: number
   dropAfterMs: number
+  /** past this many peers the one heard from least recently is forgotten (default 10,000) */
+  maxPeers?: number
   flushIntervalMs?: number
   now?: () => number
 }

@@ -6,6 +6,9 @@ import type { PeerTableApi, PeerTableComponents, PeerTableInit, PeerView } from 
 
 const DEFAULT_FLUSH_INTERVAL_MS = 5_000
 
+/** Default bound of the table; a lab of hundreds of machines stays far below it. */
+export const MAX_PEERS = 10_000
+
 export class PeerTable implements PeerTableApi {
   private readonly components: PeerTableComponents
   private readonly init: PeerTableInit
@@ -18,6 +21,8 @@ export class PeerTable implements PeerTableApi {
   /** declared dead by the failure detector since their last advert; not persisted (a loaded
    * peer is offline until heard anyway) */
   private readonly down = new Set<string>()
+  /** forgotten to make room (maxPeers), to delete from the store at the next flush */
+  private readonly evicted = new Set<string>()
   private timer?: ReturnType<typeof setInterval>
   /** the flush in progress, so stop() waits for it before the database closes */
   private flushing?: Promise<void>
@@ -51,6 +56,7 @@ export class PeerTable implements PeerTableApi {
   observe (advert: PeerRecord['advert']): boolean {
     const current = this.peers.get(advert.peerId)
     if (!isNewer(current, advert)) return false
+    if (current == null && this.peers.size >= (this.init.maxPeers ?? MAX_PEERS)) this.evictOldest()
     this.peers.set(advert.peerId, { advert, lastSeen: this.now() })
     this.heard.add(advert.peerId)
     this.down.delete(advert.peerId)
@@ -99,6 +105,22 @@ export class PeerTable implements PeerTableApi {
     }
   }
 
+  /**
+   * A swarm member can sign heartbeats under any number of fresh keys (open lab mode): past
+   * maxPeers the peer heard from least recently makes room, so memory and disk stay bounded.
+   */
+  private evictOldest (): void {
+    let oldest: [string, PeerRecord] | undefined
+    for (const entry of this.peers) if (oldest == null || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry
+    if (oldest == null) return
+    const [id] = oldest
+    this.peers.delete(id)
+    this.dirty.delete(id)
+    this.down.delete(id)
+    this.evicted.add(id)
+    this.components.log.warn({ component: 'peer-table', peer: id, maxPeers: this.init.maxPeers ?? MAX_PEERS }, 'peer table full; forgot the peer heard from least recently')
+  }
+
   /** Writes changed records and drops peers silent for longer than dropAfterMs; one at a time. */
   async flush (): Promise<void> {
     const previous = this.flushing ?? Promise.resolve()
@@ -122,6 +144,10 @@ export class PeerTable implements PeerTableApi {
         log.info({ component: 'peer-table', peer: id }, 'dropped peer silent for too long')
         await store.del(id).catch((err: unknown) => { log.warn({ component: 'peer-table', err }, 'delete failed') })
       }
+    }
+    for (const id of [...this.evicted]) {
+      this.evicted.delete(id)
+      await store.del(id).catch((err: unknown) => { log.warn({ component: 'peer-table', err }, 'delete failed') })
     }
     const ids = [...this.dirty]
     this.dirty.clear()

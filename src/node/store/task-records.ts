@@ -284,6 +284,17 @@ export class TaskRecords {
         this.rev++
       }
     }
+    // non-final records stay (a task may run for days) unless a flood of them, e.g. a member
+    // inventing queued tasks, would grow the store without bound
+    if (this.index.size > 2 * this.maxRecords) {
+      const open = [...this.index].filter(([, v]) => !FINAL_STATES.has(v.state)).sort((a, b) => a[1].updatedAt - b[1].updatedAt)
+      for (const [id] of open.slice(0, this.index.size - 2 * this.maxRecords)) {
+        this.index.delete(id)
+        await this.db.del(id)
+        for (const attempt of this.older.get(id)?.keys() ?? []) await this.deleteOlder(id, attempt)
+        this.rev++
+      }
+    }
     if (this.olderCount > this.maxRecords) {
       const all = [...this.older].flatMap(([id, attempts]) => [...attempts].map(([attempt, v]) => ({ id, attempt, updatedAt: v.updatedAt })))
       all.sort((a, b) => a.updatedAt - b.updatedAt)

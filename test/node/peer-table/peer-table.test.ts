@@ -301,3 +301,22 @@ describe('peer table', () => {
     assert.ok(store.map.has('a'))
   })
 })
+
+describe('peer table: bounded', () => {
+  it('past maxPeers forgets the peer heard from least recently, in memory and on disk', async () => {
+    const store = new MapStore()
+    const clock = { now: T0 }
+    const { table } = harness(store, clock, silentLogger(), { maxPeers: 3 })
+    await table.start()
+    for (const id of ['a', 'b', 'c']) { clock.now += 1000; table.observe(advert(id, 1)) }
+    await flush(table)
+    clock.now += 1000
+    table.observe(advert('b', 2))
+    clock.now += 1000
+    table.observe(advert('d', 1))
+    await flush(table)
+    assert.deepEqual(table.list().map(p => p.advert.peerId).sort(), ['b', 'c', 'd'])
+    assert.deepEqual([...store.map.keys()].sort(), ['b', 'c', 'd'])
+    await table.stop()
+  })
+})

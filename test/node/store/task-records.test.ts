@@ -140,3 +140,11 @@ async function keys (db: RecordDb): Promise<number> {
   for await (const _ of db.iterator()) n++
   return n
 }
+
+describe('task records: a flood of records that never end', () => {
+  it('keeps non-final records up to twice the retention, then forgets the oldest of them', async () => {
+    const store = new TaskRecords(memDb(), silentLogger(), { maxRecords: 3, attempts: memDb() })
+    for (let i = 0; i < 10; i++) await store.put(rec({ id: `q${i}`, group: `q${i}`, state: 'queued', runner: null, updatedAt: 1000 + i }), env(`q${i}`))
+    assert.deepEqual((await store.list()).map(r => r.id).sort(), ['q4', 'q5', 'q6', 'q7', 'q8', 'q9'])
+  })
+})
