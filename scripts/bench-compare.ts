@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { createControlClient } from '../src/node/control/index.js'
 import { benchStart } from './lib/bench-main.js'
-import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
+import { excessOver, monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
 import { createLab, makeSwarmKey, netnsProblem, startAll, teardown, leftovers } from './lib/netns.js'
 import { labSshKeys, labSshOptions, startLabMaster, startLabSshd } from './lib/netns-sshd.js'
@@ -189,6 +189,8 @@ interface Lab {
   masters: LabSshMaster[]
   /** idle CPU of every daemon, % of one core, measured before the phases */
   idleCpu: number[]
+  /** the idle measurement, monotonic µs: the reference of the daemons' profiles */
+  idleWindow: [number, number]
   profDir: string
 }
 
@@ -245,7 +247,7 @@ async function labUp (ctx: Ctx, size: number, label: string): Promise<Lab> {
   }
   console.log(`[${label}] mesh of ${hosts} daemons settled in ${fmtS(performance.now() - t0)}`)
   const keys = await labSshKeys(join(dir, 'ssh'), `${state.hosts[0]?.ip.split('.').slice(0, 3).join('.') ?? '10.213.0'}.*`)
-  const lab: Lab = { state, h1, targets, keys, sshds: [], masters: [], idleCpu: [], profDir }
+  const lab: Lab = { state, h1, targets, keys, sshds: [], masters: [], idleCpu: [], idleWindow: [0, 0], profDir }
   await runPool(targets.length, 6, async i => {
     const t = targets[i] as NetHost
     lab.sshds.push(await startLabSshd(t, keys, h1.ns, ctx.reaper))
@@ -255,7 +257,9 @@ async function labUp (ctx: Ctx, size: number, label: string): Promise<Lab> {
   const hz = clockTicksPerSecond()
   const pids = state.hosts.map(h => h.pid ?? 0)
   const before = pids.map(p => { try { return cpuTicks(p) } catch { return NaN } })
+  lab.idleWindow[0] = monotonicUs()
   await sleep(10_000)
+  lab.idleWindow[1] = monotonicUs()
   lab.idleCpu = pids.map((p, i) => { try { return (cpuTicks(p) - (before[i] ?? NaN)) / hz / 10 * 100 } catch { return NaN } })
   console.log(`[${label}] idle: the ${hosts} daemons use ${fmtNum(lab.idleCpu.reduce((a, b) => a + b, 0), 0)} % of one core together`)
   return lab
@@ -708,7 +712,7 @@ function failureNotes (r: Results): string[] {
 
 // ---------------------------------------------------------------- profiles
 
-interface ProfileRow { name: string, phase: string, summary: ProfileSummary }
+interface ProfileRow { name: string, phase: string, summary: ProfileSummary, whole?: ProfileSummary, idle?: ProfileSummary }
 
 /** the daemon's (or CLI's) profile files in DIR, by pid */
 function profileFiles (dir: string): string[] {
@@ -741,7 +745,11 @@ function collectProfiles (lab: Lab, phase: string, window: [number, number], who
   const files = profileFiles(lab.profDir)
   for (const { host, role } of who) {
     const f = files.find(x => pidOfProfile(x) === host.pid)
-    if (f != null) out.push({ name: `${host.name} (${role})`, phase, summary: summarizeProfile(f, 20, window) })
+    if (f == null) continue
+    // the idle mesh keeps every daemon busy (heartbeats, gossip): what the phase added is the excess
+    const all = summarizeProfile(f, 100_000, window)
+    const idle = summarizeProfile(f, 100_000, lab.idleWindow)
+    out.push({ name: `${host.name} (${role})`, phase, summary: excessOver(all, idle, 20), whole: all, idle })
   }
   if (cliDir != null) {
     const cli = profileFiles(join(lab.profDir, cliDir)).map(f => summarizeProfile(f, 40))
@@ -754,13 +762,20 @@ function renderProfiles (rows: ProfileRow[], facts: MachineFacts): string {
   const pct = (ms: number, s: ProfileSummary): string => `${fmtNum(ms / s.busyMs * 100, ms / s.busyMs >= 0.1 ? 0 : 1)} %`
   return `## Where mesh's time goes in those comparisons (\`npm run bench:compare -- --cpu-prof\`)
 
-Run ${facts.date.replace(/\.\d+Z$/, 'Z')}, commit ${facts.commit}: the same lab, the daemons (and the \`mesh\` CLI) run with
-\`--cpu-prof\`; shares of the samples that were not idle over each phase's measured part (the
-timings of a profiled run are slower and are not reported).
+Run ${facts.date.replace(/\.\d+Z$/, 'Z')}, code ${MESH_MAIN === BUILT_MAIN ? `commit ${facts.commit}` : `\`MESH_MAIN=${MESH_MAIN}\``}: the same labs, the daemons (and the
+\`mesh\` CLI) run with \`--cpu-prof\`; the timings of a profiled run are slower and are not reported.
+For a daemon, the idle mesh already keeps it busy (heartbeats, gossip, keep-alive), so each block
+gives its busy share while idle, then **what the phase added beyond idle** (the phase's samples
+minus the idle rate over the phase's length), as shares of that excess. The CLI's profile is the
+whole process.
 
 ${rows.map(p => {
     const s = p.summary
-    return `**${p.name}, ${p.phase}** — ${fmtS(s.busyMs)} not idle of ${fmtS(s.totalMs)}.
+    const head = p.whole != null && p.idle != null
+      ? `busy ${fmtNum(p.idle.busyMs / p.idle.totalMs * 100, 0)} % of the time while idle, ${fmtNum(p.whole.busyMs / p.whole.totalMs * 100, 0)} % during the phase; excess ${fmtS(s.busyMs)} over ${fmtS(s.totalMs)}`
+      : `${fmtS(s.busyMs)} busy of ${fmtS(s.totalMs)}`
+    if (p.whole != null && s.busyMs < 0.05 * p.whole.busyMs) return `**${p.name}, ${p.phase}** — ${head}: no excess over idle worth splitting up.`
+    return `**${p.name}, ${p.phase}** — ${head}.
 By package (self): ${s.packages.slice(0, 8).map(([k, ms]) => `${k} ${pct(ms, s)}`).join(', ')}.
 Functions (self): ${s.functions.slice(0, 8).map(([k, ms]) => `\`${k}\` ${pct(ms, s)}`).join(', ')}.
 mesh functions (inclusive): ${s.own.slice(0, 10).map(([k, ms]) => `\`${k}\` ${pct(ms, s)}`).join(', ')}.`
@@ -788,6 +803,8 @@ async function main (argv: string[]): Promise<number> {
     return 1
   }
   const ctx: Ctx = { opts, workdir, reaper, notes: [], tools: {} }
+  // every sshd, ssh master and lab adds its own last-resort 'exit' hook: 25 hosts are expected
+  process.setMaxListeners(200)
   const facts = machineFacts(REPO_ROOT)
   const versions: Record<string, string> = {}
   const ssh = await toolVersion('ssh', ['-V'], o => o.trim().split(',')[0] ?? '?')

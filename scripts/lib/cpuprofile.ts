@@ -87,7 +87,7 @@ export function summarizeProfile (file: string, top = 15, window?: [number, numb
     const seen = new Set<string>()
     for (let cur: number | undefined = node.id; cur != null; cur = parent.get(cur)) {
       const n = byId.get(cur)
-      if (n == null || !n.callFrame.url.includes('/dist/src/')) continue
+      if (n == null || !n.callFrame.url.includes('/dist/src/') || n.callFrame.url.includes('/node_modules/')) continue
       const ol = label(n)
       if (seen.has(ol)) continue
       seen.add(ol)
@@ -97,4 +97,24 @@ export function summarizeProfile (file: string, top = 15, window?: [number, numb
   const sortMs = (m: Map<string, number>): Array<[string, number]> => [...m].map(([k, us]): [string, number] => [k, us / 1000]).sort((a, b) => b[1] - a[1]).slice(0, top)
   const totalUs = window != null ? Math.min(window[1], p.endTime) - Math.max(window[0], p.startTime) : p.endTime - p.startTime
   return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, functions: sortMs(fn), packages: sortMs(pkg), own: sortMs(own) }
+}
+
+/**
+ * What a phase cost beyond a reference window of the same process (e.g. the idle daemon): every
+ * entry of `phase` minus the reference's rate over the phase's length; only what grew is kept.
+ * Summaries should be taken with a large `top`, or entries missing from one side skew the result.
+ */
+export function excessOver (phase: ProfileSummary, reference: ProfileSummary, top = 15): ProfileSummary {
+  const scale = reference.totalMs > 0 ? phase.totalMs / reference.totalMs : 0
+  const diff = (a: Array<[string, number]>, b: Array<[string, number]>): Array<[string, number]> => {
+    const ref = new Map(b)
+    return a.map(([k, ms]): [string, number] => [k, ms - scale * (ref.get(k) ?? 0)]).filter(([, ms]) => ms > 0).sort((x, y) => y[1] - x[1]).slice(0, top)
+  }
+  return {
+    totalMs: phase.totalMs,
+    busyMs: phase.busyMs - scale * reference.busyMs,
+    functions: diff(phase.functions, reference.functions),
+    packages: diff(phase.packages, reference.packages),
+    own: diff(phase.own, reference.own)
+  }
 }
