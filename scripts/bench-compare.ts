@@ -218,7 +218,7 @@ async function labUp (ctx: Ctx, size: number, label: string): Promise<Lab> {
     if (report.problems.length > 0 || left.length > 0) console.error(`[${label}] teardown incomplete: ${[...report.problems, ...left].join('; ')}`)
   }
   process.once('exit', down)
-  ctx.reaper.onCleanup(() => { process.off('exit', down); down() })
+  ctx.reaper.onCleanup(() => { process.off('exit', down); down() }, { first: true })
   const profDir = join(ctx.workdir, 'prof', label)
   const t0 = performance.now()
   await makeSwarmKey(state, { reaper: ctx.reaper })
@@ -682,6 +682,7 @@ are an upper bound for every tool, and harsher for the one that burns more CPU p
   if (r.one != null) parts.push(renderOne(r.one, opts.oneRuns, r.plots.one))
   if (r.fanout.length > 0) parts.push(renderFanout(r.fanout, opts.fanoutRuns, r.plots))
   if (r.tp != null) parts.push(renderTp(r.tp, r.plots.throughput))
+  parts.push(renderMeaning(r))
   const notes = r.notes.map(n => `- ${n}`)
   if (r.logs.size > 0) {
     notes.push('- daemon log lines at warn or above, over every daemon of the run:')
@@ -689,6 +690,39 @@ are an upper bound for every tool, and harsher for the one that burns more CPU p
   }
   parts.push(`### Notes\n\n${notes.length > 0 ? notes.join('\n') : '- nothing unusual.'}`)
   return parts.join('\n\n')
+}
+
+/** The plain-words summary: computed from this run's figures, so it stays true when re-run. */
+function renderMeaning (r: Results): string {
+  const lines: string[] = []
+  if (r.one != null) {
+    const m = med(r.one.series, 'mesh')
+    const ssh = med(r.one.series, 'ssh')
+    const cm = med(r.one.series, 'ssh-cm')
+    const cli = median(r.one.stages.map(x => x.cli))
+    const inMesh = median(r.one.stages.map(x => x.dispatch + x.process + x.back))
+    lines.push(`- **One command on one host:** \`mesh push\` (${fmtMs(m)}) is ${m < ssh ? `faster than a fresh \`ssh\` (${fmtMs(ssh)}: TCP, key exchange and authentication every time)` : `slower than a fresh \`ssh\` (${fmtMs(ssh)})`}, and ${ratio(m, cm)} slower than ssh over an open ControlMaster connection (${fmtMs(cm)}), which is what an interactive user with \`ControlPersist\` gets. ${fmtMs(cli)} (${fmtNum(cli / m * 100, 0)} %) of mesh's time passes before the dispatcher has the task — mostly the CLI process (Node start-up, loading the CLI's modules) — and ${fmtMs(inMesh)} between the dispatcher taking it and the CLI exiting (placement, signed offer, spawn on the runner, signed result gossiped back). For a single quick command to one host, ssh with ControlPersist stays the better tool.`)
+  }
+  for (const f of r.fanout) {
+    const ranked = f.series.filter(s => s.ms.length > 0).map(s => ({ key: s.key, m: median(s.ms) })).sort((a, b) => a.m - b.m)
+    const pos = ranked.findIndex(x => x.key === 'mesh')
+    const best = ranked[0]
+    if (best == null) continue
+    lines.push(`- **${f.size} hosts:** ${ranked.map(x => `${x.key} ${fmtMs(x.m)}`).join(' < ')}; mesh is ${pos === 0 ? '**the fastest**' : `number ${pos + 1} of ${ranked.length}, ${ratio(ranked[pos]?.m ?? NaN, best.m)} ${best.key}'s time`}.`)
+  }
+  if (r.fanout.length > 1) {
+    const a = r.fanout[0] as FanoutResult
+    const b = r.fanout.at(-1) as FanoutResult
+    const grow = (k: string): string => ratio(med(b.series, k), med(a.series, k))
+    lines.push(`- **Scaling ${a.size} → ${b.size} hosts** (${fmtNum(b.size / a.size, 1)}× the hosts): mesh ${grow('mesh')} the time, pdsh ${grow('pdsh')}, Ansible ${grow('ansible')} (warm) / ${grow('ansible-cold')} (cold). Everything here shares ${r.facts.nproc} cores, and the idle mesh itself grows with it: ${fmtNum(a.idleCpu, 0)} % of a core for ${a.size + 1} daemons, ${fmtNum(b.idleCpu, 0)} % for ${b.size + 1} (${fmtNum(a.idleCpu / (a.size + 1), 1)} → ${fmtNum(b.idleCpu / (b.size + 1), 1)} % each: every daemon verifies every other's heartbeats), a load real hosts would spread over their own CPUs.`)
+  }
+  if (r.tp != null) {
+    const mw = median(r.tp.rounds.filter(x => x.what === 'mesh').map(x => x.wallMs))
+    const xw = median(r.tp.rounds.filter(x => x.what === 'xargs').map(x => x.wallMs))
+    lines.push(`- **Many small tasks:** mesh sustains ${fmtNum(r.tp.tasks / (mw / 1000), 1)} no-op tasks/s over ${r.tp.hosts} hosts, ${ratio(mw, xw)} the time local \`xargs -P\` needs (${fmtNum(r.tp.tasks / (xw / 1000), 0)}/s). Each task costs tens of ms of CPU across dispatcher and runner (signed offer, signed records, gossip to every node, level writes), so on one machine mesh is no substitute for \`xargs\`/GNU parallel; it pays off when tasks run for seconds or more, or need placement, retries and results that survive a dead host.`)
+  }
+  lines.push('- **Where mesh wins regardless of speed**: no inventory to keep (hosts are found by tag), output and exit status stored as signed records on every node, retries on another host when one dies; pdsh and Ansible give none of that, Ansible gives idempotent modules mesh does not have.')
+  return `### What it means\n\n${lines.join('\n')}`
 }
 
 function failureNotes (r: Results): string[] {

@@ -130,8 +130,14 @@ export class Reaper {
   untrack (pgid: number): void { this.groups.delete(pgid) }
   get size (): number { return this.groups.size }
 
-  /** runs after the groups are gone (e.g. remove a temp dir) */
-  onCleanup (fn: () => Promise<void> | void): void { this.hooks.push(fn) }
+  /**
+   * runs after the groups are gone (e.g. remove a temp dir), in the order registered; `first`
+   * puts it before every hook so far (e.g. a lab teardown before the removal of its work dir)
+   */
+  onCleanup (fn: () => Promise<void> | void, { first = false } = {}): void {
+    if (first) this.hooks.unshift(fn)
+    else this.hooks.push(fn)
+  }
 
   async cleanup (): Promise<void> {
     this.cleaning ??= (async () => {
