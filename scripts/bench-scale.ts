@@ -11,8 +11,9 @@
  *       interval does not limit the resolution. The last newcomer stays: the mesh then has N.
  *   (b) result — a task (`sleep S`) is pushed from host1 to a runner; every member holds a `wait`
  *       call on its control socket, which the daemon answers the moment it stores the final record
- *       (push, not poll). Delay = answer time − the runner's own answer (it stores its record just
- *       before it gossips it). Baseline: host1, the dispatcher, directly connected to the runner.
+ *       (push, not poll). Delay = answer time − the record's finishedAt (the runner's clock when
+ *       the task ended, before it seals, stores and gossips the record; one machine, one clock).
+ *       Baseline: host1, the dispatcher, directly connected to the runner.
  *   (c) idle — VmRSS and CPU (utime+stime, /proc/PID/stat) of every daemon over --idle-seconds,
  *       and how busy the whole machine was (/proc/stat): a 2-core machine may be CPU-bound.
  *
@@ -150,12 +151,18 @@ interface ResultRep {
   runner: string
   /** record finishedAt → the runner's own wait answered (sealing, storing) */
   runnerStoreMs: number
-  /** per member except the runner: its answer − the runner's answer */
+  /** per member except the runner: its answer − the record's finishedAt (ms) */
   delayMs: number[]
   /** host1, the dispatcher, directly connected to the runner */
   directMs: number
   /** members whose wait only started after the record was final (excluded) */
   late: string[]
+  /**
+   * what the delays count from: the record's finishedAt (the runner's clock when the task ended,
+   * just before it seals, stores and gossips the record); absent in results saved by the first
+   * version, whose delays counted from the runner's own answer (normalised on load)
+   */
+  from?: 'finishedAt'
 }
 
 interface IdleFigures {
@@ -424,7 +431,7 @@ async function resultRep (ctx: Ctx, all: NetHost[], dispatcher: NetHost, runner:
     const a = answered.get(h.name)
     if (a == null) { late.push(`${h.name} (no answer)`); continue }
     if (a.openedAt > finishedAt) { late.push(h.name); continue }
-    delayMs.push(a.at - mine.at)
+    delayMs.push(a.at - finishedAt)
   }
   const d = answered.get(dispatcher.name)
   return {
@@ -432,8 +439,9 @@ async function resultRep (ctx: Ctx, all: NetHost[], dispatcher: NetHost, runner:
     runner: runner.name,
     runnerStoreMs: mine.at - finishedAt,
     delayMs,
-    directMs: d != null && d.openedAt <= finishedAt ? d.at - mine.at : NaN,
-    late
+    directMs: d != null && d.openedAt <= finishedAt ? d.at - finishedAt : NaN,
+    late,
+    from: 'finishedAt'
   }
 }
 
@@ -468,7 +476,7 @@ async function plots (r: Results, write: boolean): Promise<{ links: string[], no
     { label: 'median member', points: pts(s => median(s.join.flatMap(j => j.foundMs)) / 1000) }
   ]))
   await put(lib, PLOTS.joinDist, 'join distribution', lib.boxPlotSvg('New node found: every member, every run', 's', ok.map(s => ({ label: `${s.size} daemons`, values: s.join.flatMap(j => j.foundMs).map(x => x / 1000) }))))
-  await put(lib, PLOTS.result, 'result vs size', lib.linePlotSvg('Result record reaches members vs mesh size', 'daemons', 'ms after the runner stored it', [
+  await put(lib, PLOTS.result, 'result vs size', lib.linePlotSvg('Result record reaches members vs mesh size', 'daemons', 'ms after the task ended (finishedAt)', [
     { label: 'every member (median of runs)', points: pts(s => median(everyResult(s))) },
     { label: 'median member', points: pts(s => median(s.result.flatMap(x => x.delayMs))) },
     { label: 'dispatcher (direct peer)', points: pts(s => median(s.result.map(x => x.directMs).filter(Number.isFinite))) }
@@ -588,7 +596,10 @@ machine has ${cores} %); *machine busy*: all cores, from /proc/stat.
 A task (\`sleep S\`, S = max(3, N/8) s, so every member knows the task before it ends) is pushed from
 host1 to one runner (hosts 4…, in turn). Every member holds a \`wait\` call on its control socket,
 which the daemon answers when it stores the final record (pushed, not polled). Delay = a member's
-answer − the runner's own answer (the runner stores its record just before it gossips it).
+answer − the record's \`finishedAt\` (the runner's clock when the task ended; it then seals, stores
+and gossips the record; one machine, one clock). The runner's own answer came
+${fmtMs(median(r.sizes.flatMap(s => s.result.map(x => x.runnerStoreMs))))} (median) after \`finishedAt\`
+(${r.sizes.map(s => `${s.size}: ${fmtMs(median(s.result.map(x => x.runnerStoreMs)))}`).join(', ')}).
 Baseline: host1, the dispatcher, which is directly connected to the runner (it pushed the task
 there); *÷ direct* compares the last member with it, *÷ baseline* with the ${base?.size ?? '-'}-daemon row.
 
@@ -631,6 +642,15 @@ async function main (argv: string[]): Promise<number> {
     let results: Results
     if (opts.replot != null) {
       results = JSON.parse(await readFile(opts.replot, 'utf8')) as Results
+      for (const s of results.sizes) {
+        for (const x of s.result) {
+          if (x.from === 'finishedAt') continue
+          // first version: delays from the runner's own answer, which a CPU-starved runner gives late
+          x.delayMs = x.delayMs.map(d => d + x.runnerStoreMs)
+          x.directMs += x.runnerStoreMs
+          x.from = 'finishedAt'
+        }
+      }
     } else {
       const problem = netnsProblem()
       if (problem != null) {
