@@ -511,7 +511,7 @@ export class Daemon {
       executor: await this.chooseExecutor(),
       records,
       publish,
-      capacityChanged: () => { void this.beat?.publishNow() },
+      capacityChanged: () => { this.beat?.publishSoon() },
       journal: syncedJournal(this.db.sublevel<string, string>('runs', {})),
       maxLogBytes: config.maxLogBytes,
       log
@@ -531,6 +531,7 @@ export class Daemon {
       localLogs: (id, follow, signal) => runner.logs(id, follow, signal),
       records,
       publish,
+      keep: async record => { await records.put(record) },
       queue: levelRecordDb(this.db.sublevel<string, string>('queue', {})),
       ...(this.liveness != null ? { health: this.liveness } : {}),
       log

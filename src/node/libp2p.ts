@@ -105,6 +105,9 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         fastMsgIdFn: msg => createHash('sha256').update(msg.from ?? EMPTY).update(msg.seqno ?? EMPTY)
           .update(msg.data ?? EMPTY).update(msg.signature ?? EMPTY).digest('base64'),
         emitSelf: false,
+        // every payload is already a libp2p signed envelope checked by its topic's validator: a
+        // second gossipsub signature per message doubled the signing and verifying of all gossip
+        globalSignaturePolicy: 'StrictNoSign',
         maxInboundDataLength: MAX_GOSSIP_RPC_BYTES
       })
     }

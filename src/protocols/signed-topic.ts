@@ -26,9 +26,10 @@ export interface SignedTopicInit<T> {
 }
 
 /**
- * A gossip topic whose every message is a signed envelope. The topic validator opens the
- * envelope, requires its signer to be the gossip sender (so a relay cannot forge), and applies the
- * caller's check; gossipsub drops and stops relaying anything rejected.
+ * A gossip topic whose every message is a signed envelope. Gossipsub itself signs nothing
+ * (StrictNoSign): the envelope names and proves its author wherever it was relayed from, so a relay
+ * cannot forge it. The topic validator opens the envelope and applies the caller's check; gossipsub
+ * drops and stops relaying anything rejected.
  */
 export class SignedTopic<T> {
   private readonly components: SignedTopicComponents
@@ -92,11 +93,7 @@ export class SignedTopic<T> {
 
   private readonly validator = async (from: PeerId, msg: Message): Promise<TopicValidatorResult> => {
     try {
-      if (msg.type !== 'signed') throw new Error('unsigned gossip message')
       const { signer, payload } = await openJson(this.init.kind, msg.data)
-      if (!signer.equals(msg.from)) {
-        throw new Error(`message from ${msg.from.toString()} is signed by ${signer.toString()}`)
-      }
       const refused = await this.init.check(payload, signer)
       if (refused != null) throw new Error(refused)
       this.accepted.set(msg, { payload: payload as T, signer, envelope: msg.data })

@@ -281,11 +281,12 @@ describe('heartbeat service', () => {
       assert.equal(await h.pubsub.deliver(idB, gossip(idB, data)), TopicValidatorResult.Accept)
     })
 
-    it('rejects heartbeats from a peer signed by another key', async (t) => {
+    it('takes the author from the envelope, not from whoever relayed the message', async (t) => {
       const h = await started(t)
-      // B signs its own (valid) advert, but the gossip message claims to come from A
+      // B's own (valid) advert, relayed by A: gossipsub signs nothing (StrictNoSign), the envelope proves B wrote it
       const data = await sealJson(KIND, advertOf(keyB), keyB)
-      await assertRejected(h, idA, gossip(idA, data), /signed by/)
+      assert.equal(await h.pubsub.deliver(idA, gossip(idA, data)), TopicValidatorResult.Accept)
+      assert.deepEqual(h.received.map(a => a.peerId), [idB.toString()])
     })
 
     it('rejects an advert whose peerId is not its signer', async (t) => {
@@ -329,10 +330,11 @@ describe('heartbeat service', () => {
       await assertRejected(h, idB, gossip(idB, data), /in the future/)
     })
 
-    it('rejects an unsigned gossip message', async (t) => {
+    it('accepts an unsigned gossip message: the envelope is the signature (StrictNoSign)', async (t) => {
       const h = await started(t)
       const data = await sealJson(KIND, advertOf(keyB), keyB)
-      await assertRejected(h, idB, { type: 'unsigned', topic: HEARTBEAT_TOPIC, data }, /unsigned/)
+      assert.equal(await h.pubsub.deliver(idB, { type: 'unsigned', topic: HEARTBEAT_TOPIC, data }), TopicValidatorResult.Accept)
+      assert.deepEqual(h.received.map(a => a.peerId), [idB.toString()])
     })
 
     it('rejects a record of another kind and garbage', async (t) => {

@@ -65,6 +65,7 @@ interface Running {
 const RESERVATION_TTL_MS = 120_000
 const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024
 const LOG_CHECK_MS = 2_000
+const RUNNING_RECORD_DELAY_MS = 250
 
 export class Runner implements OfferHandler {
   private readonly c: RunnerComponents
@@ -236,9 +237,14 @@ export class Runner implements OfferHandler {
         .catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: offer.id, err }, 'journaling the task\'s pid failed; a restart will look for it by environment') })
     }
     // from here the process runs: a failed announcement must not turn into a refusal, or the
-    // dispatcher would start the task a second time elsewhere
-    await this.c.publish(this.record(run, { state: 'running', exitCode: null, finishedAt: null, error: null }))
-      .catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: offer.id, err }, 'publishing the running record failed') })
+    // dispatcher would start the task a second time elsewhere. A task that ends within
+    // RUNNING_RECORD_DELAY_MS is announced once, by its final record: half the signed gossip of a
+    // short task (its dispatcher knows where it runs from the push reply)
+    setTimeout(() => {
+      if (run.done) return
+      this.c.publish(this.record(run, { state: 'running', exitCode: null, finishedAt: null, error: null }))
+        .catch((err: unknown) => { this.c.log.warn({ component: 'runner', task: offer.id, err }, 'publishing the running record failed') })
+    }, RUNNING_RECORD_DELAY_MS).unref()
     this.watch(run)
     return { status: 'accepted', numaNode: reservation.numaNode }
   }

@@ -10,3 +10,6 @@ export const LEAVE_TIMEOUT_MS = 1_000
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000
 /** Adverts older than this are replays (gossipsub's seen-cache forgets after minutes). */
 export const MAX_ADVERT_AGE_MS = 5 * 60_000
+
+/** capacity changes within this window share one advert (placement sees them at most this late) */
+export const COALESCE_MS = 100

@@ -3,7 +3,7 @@ import { SignedTopic } from '../signed-topic.js'
 import { createAdvertValidator } from './advert.js'
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_DOMAIN, HEARTBEAT_PAYLOAD_TYPE, HEARTBEAT_TOPIC,
-  LEAVE_TIMEOUT_MS, MAX_ADVERT_AGE_MS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES
+  COALESCE_MS, LEAVE_TIMEOUT_MS, MAX_ADVERT_AGE_MS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES
 } from './constants.js'
 import type { Advert } from './advert.js'
 import type { Heartbeat, HeartbeatComponents, HeartbeatInit } from './index.js'
@@ -16,6 +16,7 @@ export class HeartbeatService implements Heartbeat {
   private readonly now: () => number
   private readonly topic: SignedTopic<Advert>
   private timer?: ReturnType<typeof setInterval>
+  private soon?: ReturnType<typeof setTimeout>
   private lastSeq = 0
   private readonly cert?: string
   private started = false
@@ -55,6 +56,7 @@ export class HeartbeatService implements Heartbeat {
     if (!this.started) return
     this.started = false
     clearInterval(this.timer)
+    clearTimeout(this.soon)
     // best effort goodbye so others mark us offline at once instead of after the timeout
     let timer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([
@@ -67,7 +69,14 @@ export class HeartbeatService implements Heartbeat {
 
   async publishNow (): Promise<void> {
     if (!this.started) return
+    clearTimeout(this.soon)
+    this.soon = undefined
     await this.publish(false)
+  }
+
+  publishSoon (): void {
+    if (!this.started || this.soon != null) return
+    this.soon = setTimeout(() => { void this.publishNow() }, COALESCE_MS)
   }
 
   private async publish (leaving: boolean): Promise<void> {

@@ -3,7 +3,7 @@
  * private gossip topic at a fixed interval, and a goodbye advert when it stops.
  *
  *   node ──seal(advert, nodeKey)──▶ gossipsub /mesh/heartbeat/1.0.0 ──▶ every node
- *                                      │ validator: size → signature → signer = gossip sender
+ *                                      │ validator: size → envelope signature → signer = advert's peer id
  *                                      │            = advert.peerId → schema → clock skew
  *                                      ▼
  *                                   onAdvert(advert)  (the peer table decides freshness)
@@ -50,6 +50,11 @@ export interface Heartbeat {
   stop: () => Promise<void>
   /** publish now, e.g. after capacity changed, instead of waiting for the next tick */
   publishNow: () => Promise<void>
+  /**
+   * capacity changed: advertise within COALESCE_MS. A burst of task starts and ends becomes one
+   * advert carrying the latest numbers, not one signed gossip message per change.
+   */
+  publishSoon: () => void
 }
 
 export function heartbeat (init: HeartbeatInit): (components: HeartbeatComponents) => Heartbeat {

@@ -4,7 +4,7 @@
  * it). Every node validates and keeps them, with their envelope, so `mesh status ID` works anywhere
  * and a node can hand a record on later (sync) in a form its receiver can verify.
  *
- *   runner ──seal(record)──▶ /mesh/results/1.0.0 ──▶ every node: signer = gossip sender,
+ *   runner ──seal(record)──▶ /mesh/results/1.0.0 ──▶ every node: envelope signer,
  *                                                    signer may write this state, schema → store
  */
 import { SignedTopic } from '../signed-topic.js'
