@@ -39,3 +39,13 @@ describe('result records cannot be overwritten by a third member', () => {
     assert.equal(accepted(current, rec({ runner: 'B', attempt: 2, updatedAt: 2000 }), 'B'), true)
   })
 })
+
+describe('results: a late queued announcement', () => {
+  it('is stale, not a clash, once the attempt\'s runner reported: nothing is replaced, nothing is refused', () => {
+    const running = { id: 't', name: 't', state: 'running' as const, exitCode: null, runner: 'R', runnerName: 'r', numaNode: 0, attempt: 1, dispatcher: 'D', group: 't', tags: [], submittedAt: '2026-11-22T00:00:00.000Z', startedAt: '2026-11-22T00:00:01.000Z', finishedAt: null, stdout: '', stderr: '', error: null, updatedAt: 2000 }
+    const queued = { ...running, state: 'queued' as const, runner: null, runnerName: null, numaNode: null, startedAt: null, updatedAt: 1000 }
+    assert.equal(consistent(running, queued), null)
+    assert.equal(supersedes(running, queued), false)
+    assert.match(consistent(running, { ...queued, state: 'cancelled' }) ?? '', /names runner none/)
+  })
+})

@@ -101,6 +101,9 @@ export function supersedes (current: TaskRecord | undefined, next: TaskRecord): 
 export function consistent (current: TaskRecord | undefined, next: TaskRecord): string | null {
   if (current == null) return null
   if (next.dispatcher !== current.dispatcher) return `record of task ${next.id} names dispatcher ${next.dispatcher}, not ${current.dispatcher}`
+  // the dispatcher's 'queued' announcement of an attempt arriving after its runner's record (late
+  // gossip, sync) is stale, not a clash: supersedes() leaves the newer record in place
+  if (next.attempt === current.attempt && current.runner != null && next.runner == null && next.state === 'queued') return null
   if (next.attempt === current.attempt && current.runner != null && next.runner !== current.runner) {
     return `record of task ${next.id} attempt ${next.attempt} names runner ${next.runner ?? 'none'}, not ${current.runner}`
   }
