@@ -75,7 +75,7 @@ describe('reliability across real daemons', { timeout: 240_000 }, () => {
   })
 
   it('a runner restarted with its home adopts the task it was running', async () => {
-    const file = await taskFile('adopted', { command: ['sh', '-c', 'sleep 5; echo adopted ok'], retries: 0 })
+    const file = await taskFile('adopted', { command: ['sh', '-c', 'sleep 20; echo adopted ok'], retries: 0 })
     const pushed = await a.cli(['push', '--detach', file])
     const id = pushed.stdout.trim()
     const victim = await runningOn(id)
