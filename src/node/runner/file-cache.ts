@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -61,7 +62,9 @@ export class FileCache {
   async materialise (sha256: string, workDir: string, dest: string): Promise<void> {
     const target = safeJoin(workDir, dest)
     await mkdir(dirname(target), { recursive: true })
-    await copyFile(this.path(sha256), target)
+    // a reflink where the file system has them (btrfs, xfs): no second full write of a large
+    // input; elsewhere a plain copy. Never a hard link: the task may change its copy
+    await copyFile(this.path(sha256), target, fsConstants.COPYFILE_FICLONE)
   }
 }
 
