@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RecordEnvelope } from '@libp2p/peer-record'
-import { InvalidEnvelopeError, openJson, sealJson } from '../../src/protocols/envelope/index.js'
+import { InvalidEnvelopeError, openJson, sealJson, signaturePayload } from '../../src/protocols/envelope/index.js'
 import type { RecordKind } from '../../src/protocols/envelope/index.js'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -105,5 +105,23 @@ describe('signed JSON envelope', () => {
     await assertInvalid(openJson(KIND, enc('definitely not a protobuf envelope')), /^mesh-test record rejected: \S/)
     await assertInvalid(openJson(KIND, new Uint8Array(0)), /^mesh-test record rejected: \S/)
     await assertInvalid(openJson(KIND, new Uint8Array(64).fill(0x0a)), /^mesh-test record rejected: \S/)
+  })
+})
+
+describe('envelope: the cached-key signature check', () => {
+  it('signs over the same bytes as @libp2p/peer-record, and refuses a changed signature or payload', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const kind = { domain: 'mesh-test', payloadType: new TextEncoder().encode('/mesh/test/1'), maxBytes: 4096 }
+    const bytes = await sealJson(kind, { hello: 'x'.repeat(300) }, key)
+    const env = RecordEnvelope.createFromProtobuf(bytes)
+    assert.equal(await key.publicKey.verify(signaturePayload(kind.domain, env.payloadType, env.payload), env.signature), true)
+    // twice: the second open uses the cached key object
+    for (let i = 0; i < 2; i++) assert.deepEqual((await openJson(kind, bytes)).payload, { hello: 'x'.repeat(300) })
+    const other = await generateKeyPair('Ed25519')
+    const forged = new RecordEnvelope({ publicKey: key.publicKey, payloadType: env.payloadType, payload: env.payload, signature: await other.sign(signaturePayload(kind.domain, env.payloadType, env.payload)) })
+    await assert.rejects(openJson(kind, forged.marshal()), /invalid signature/)
+    const altered = new RecordEnvelope({ publicKey: key.publicKey, payloadType: env.payloadType, payload: new TextEncoder().encode('{"hello":"y"}'), signature: env.signature })
+    await assert.rejects(openJson(kind, altered.marshal()), /invalid signature/)
+    await assert.rejects(openJson({ ...kind, domain: 'mesh-other' }, bytes), /invalid signature/)
   })
 })
