@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { defaultConfig } from '../src/node/config.js'
 import { createControlClient } from '../src/node/control/index.js'
 import { FINAL_STATES } from '../src/protocols/results/index.js'
 import { benchStart } from './lib/bench-main.js'
@@ -57,7 +58,10 @@ const TAG = 'rel'
 /** a tag no daemon has: tasks with it stay queued */
 const NOBODY = 'nobody-has-this-tag'
 /** the daemons' defaults this benchmark reports on (src/node/config.ts, src/node/liveness/constants.ts) */
-const DEFAULTS = { heartbeatMs: 2_000, offlineAfterMs: 7_000, suspectAfterMs: 5_000, probeIntervalMs: 1_000, probeTimeoutMs: 2_000, probeFailures: 3, retryBaseMs: 1_000 }
+const DEFAULTS = (() => {
+  const c = defaultConfig()
+  return { heartbeatMs: c.heartbeatIntervalMs, offlineAfterMs: c.offlineAfterMs, suspectAfterMs: c.suspectAfterMs, probeIntervalMs: c.probeIntervalMs, probeTimeoutMs: c.probeTimeoutMs, probeFailures: c.probeFailures, retryBaseMs: 1_000 }
+})()
 /** the silence-only observer: its detector would need 100 failed probes (≈ 100 s) to declare a peer dead */
 const SILENCE_ONLY = { probeFailures: 100 }
 const DEFAULT_MAX_QUEUED = 10_000

@@ -25,6 +25,7 @@ export interface MeshConfig {
   listen: string[]
   bootstrap: string[]
   mdns: boolean
+  /** an unchanged advert is re-sent this often; a changed one goes out within a second */
   heartbeatIntervalMs: number
   /** a peer silent this long is shown offline */
   offlineAfterMs: number
@@ -57,8 +58,8 @@ export function defaultConfig (): MeshConfig {
     listen: [DEFAULT_LISTEN],
     bootstrap: [],
     mdns: true,
-    heartbeatIntervalMs: 2000,
-    offlineAfterMs: 7000,
+    heartbeatIntervalMs: 15_000,
+    offlineAfterMs: 40_000,
     dropAfterMs: 86_400_000,
     suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,
     probeIntervalMs: DEFAULT_PROBE_INTERVAL_MS,

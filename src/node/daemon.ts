@@ -201,7 +201,13 @@ export class Daemon {
       ...(membership.cert != null ? { cert: membership.cert } : {}),
       advert: () => this.advertBody(),
       // only a newer advert counts as news of life: a stale copy must not revive a dead peer
-      onAdvert: advert => { if (table.observe(advert)) this.livenessInput?.heard(advert.peerId, advert.leaving) }
+      onAdvert: advert => {
+        const known = table.get(advert.peerId)?.state === 'online'
+        if (!table.observe(advert)) return
+        this.livenessInput?.heard(advert.peerId, advert.leaving)
+        // a newcomer (or a peer back from offline) has not heard this node's advert yet
+        if (!known && !advert.leaving) this.beat?.greet()
+      }
     })({ peerId: node.peerId, privateKey, pubsub: node.services.pubsub, log })
     await this.beat.start()
 

@@ -43,10 +43,10 @@ describe('config', () => {
       listen: ['/ip4/0.0.0.0/tcp/7420'],
       bootstrap: [],
       mdns: true,
-      heartbeatIntervalMs: 2000,
-      offlineAfterMs: 7000,
+      heartbeatIntervalMs: 15_000,
+      offlineAfterMs: 40_000,
       dropAfterMs: 86_400_000,
-      suspectAfterMs: 5000,
+      suspectAfterMs: 37_500,
       probeIntervalMs: 1000,
       probeTimeoutMs: 2000,
       probeFailures: 3,
@@ -128,7 +128,7 @@ describe('config', () => {
   it('checks timings against each other', async () => {
     await assertInvalid('{ "heartbeatIntervalMs": 5000, "offlineAfterMs": 5000 }', /field 'offlineAfterMs': must be greater than heartbeatIntervalMs \(5000\)/)
     await assertInvalid('{ "dropAfterMs": 1000 }', /field 'dropAfterMs': must be at least offlineAfterMs/)
-    await assertInvalid('{ "suspectAfterMs": 2000 }', /^field 'suspectAfterMs': must be greater than heartbeatIntervalMs \(2000\)$/)
+    await assertInvalid('{ "suspectAfterMs": 15000 }', /^field 'suspectAfterMs': must be greater than heartbeatIntervalMs \(15000\)$/)
   })
 
   it('checks the failure-detection knobs', async () => {
@@ -142,7 +142,7 @@ describe('config', () => {
   it('derives suspectAfterMs from the heartbeat interval unless it is set', () => {
     assert.equal(validateConfig({ heartbeatIntervalMs: 500 }, 'c.json').suspectAfterMs, 1250)
     assert.equal(validateConfig({ heartbeatIntervalMs: 500, suspectAfterMs: 3000 }, 'c.json').suspectAfterMs, 3000)
-    assert.equal(validateConfig({}, 'c.json').suspectAfterMs, 5000)
+    assert.equal(validateConfig({}, 'c.json').suspectAfterMs, 37_500)
     const c = validateConfig({ probeIntervalMs: 500, probeTimeoutMs: 800, probeFailures: 5 }, 'c.json')
     assert.deepEqual([c.probeIntervalMs, c.probeTimeoutMs, c.probeFailures], [500, 800, 5])
   })

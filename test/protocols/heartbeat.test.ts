@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -12,7 +13,7 @@ import {
 } from '../../src/protocols/heartbeat/constants.js'
 import type { Logger } from '../../src/node/logger.js'
 import type { RecordKind } from '../../src/protocols/envelope/index.js'
-import type { Advert, AdvertBody, Heartbeat } from '../../src/protocols/heartbeat/index.js'
+import type { Advert, AdvertBody, Heartbeat, HeartbeatInit } from '../../src/protocols/heartbeat/index.js'
 import type { Message, PublishResult, TopicValidatorFn } from '@libp2p/gossipsub'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -110,12 +111,12 @@ interface Harness {
   clock: { now: number }
 }
 
-function harness (key: PrivateKey, advert: () => AdvertBody = () => body()): Harness {
+function harness (key: PrivateKey, advert: () => AdvertBody = () => body(), timing: Partial<HeartbeatInit> = { intervalMs: NEVER_MS }): Harness {
   const pubsub = new FakePubSub()
   const received: Advert[] = []
   const clock = { now: NOW }
   const { log, reasons } = capturingLogger()
-  const service = heartbeat({ intervalMs: NEVER_MS, advert, onAdvert: a => { received.push(a) }, now: () => clock.now })({
+  const service = heartbeat({ ...timing, advert, onAdvert: a => { received.push(a) }, now: () => clock.now })({
     peerId: peerIdFromPrivateKey(key), privateKey: key, pubsub, log
   })
   return { service, pubsub, received, reasons, clock }
@@ -233,6 +234,68 @@ describe('heartbeat service', () => {
       await h.service.start()
       await h.service.publishNow()
       assert.ok(h.pubsub.subscriptions.has(HEARTBEAT_TOPIC))
+    })
+  })
+
+  describe('when it publishes', () => {
+    /** the check runs every few ms here; the injected clock alone decides when the interval is up */
+    const FAST = { intervalMs: 60_000, changeCheckMs: 5, greetJitterMs: 20 }
+
+    async function until (what: string, cond: () => boolean): Promise<void> {
+      for (let i = 0; i < 1000 && !cond(); i++) await sleep(5)
+      assert.ok(cond(), `timed out waiting for ${what}`)
+    }
+
+    it('stays quiet while the advert is unchanged and the interval has not passed', async (t) => {
+      const h = harness(keyA, () => body(), FAST)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      await sleep(100) // twenty checks
+      assert.equal(h.pubsub.published.length, 1, 'only the advert of start')
+    })
+
+    it('re-sends an unchanged advert once the interval has passed', async (t) => {
+      const h = harness(keyA, () => body(), FAST)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      h.clock.now = NOW + FAST.intervalMs
+      await until('the refresh', () => h.pubsub.published.length === 2)
+      await sleep(50)
+      assert.equal(h.pubsub.published.length, 2, 'the interval restarts at the refresh')
+    })
+
+    it('sends a changed advert at the next check, without waiting for the interval', async (t) => {
+      let tags = ['xai']
+      const h = harness(keyA, () => body({ tags }), FAST)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      tags = ['xai', 'junos']
+      await until('the changed advert', () => h.pubsub.published.length === 2)
+      const changed = await openAdvert(h.pubsub.published[1]?.data)
+      assert.deepEqual(changed.advert.tags, ['xai', 'junos'])
+      await sleep(50)
+      assert.equal(h.pubsub.published.length, 2, 'one advert per change')
+    })
+
+    it('greets a newcomer within the jitter, one advert for several greetings', async (t) => {
+      const h = harness(keyA, () => body(), FAST)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      h.service.greet()
+      h.service.greet()
+      h.service.greet()
+      await until('the greeting', () => h.pubsub.published.length === 2)
+      await sleep(50)
+      assert.equal(h.pubsub.published.length, 2)
+    })
+
+    it('does not greet after stop', async () => {
+      const h = harness(keyA, () => body(), { ...FAST, greetJitterMs: 30 })
+      await h.service.start()
+      h.service.greet()
+      await h.service.stop()
+      await sleep(60)
+      assert.deepEqual(h.pubsub.calls.filter(c => c.startsWith('publish')).length, 2, 'start and goodbye only')
     })
   })
 

@@ -3,7 +3,20 @@ export const HEARTBEAT_DOMAIN = 'mesh-heartbeat'
 export const HEARTBEAT_PAYLOAD_TYPE = new TextEncoder().encode('/mesh/heartbeat/1.0.0')
 /** An advert of a big machine (256 cores, 8 NUMA nodes, 8 GPUs, 64 tags) stays well under this. */
 export const MAX_HEARTBEAT_BYTES = 16 * 1024
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000
+/**
+ * An unchanged advert is re-sent this often. Every advert reaches and is verified by every node, so
+ * the mesh's idle cost grows with nodes² / interval (at 2 s, 25 daemons saturated 2 cores); a
+ * change goes out within CHANGE_CHECK_MS instead, and crashes are caught by the failure detector.
+ */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000
+/** how often the node compares its advert with the last one sent (a local check, no traffic) */
+export const CHANGE_CHECK_MS = 1_000
+/**
+ * A peer this node had not heard (new, or back from offline) gets this node's advert within a
+ * random delay up to this long, so a newcomer learns the mesh in about a second, not one interval;
+ * the jitter spreads the answers of a big mesh, and greetings in one window share one advert.
+ */
+export const GREET_JITTER_MS = 1_000
 /** How long the goodbye publish may hold up a shutdown. */
 export const LEAVE_TIMEOUT_MS = 1_000
 /** Adverts dated further ahead than this are clock-skewed or forged. */

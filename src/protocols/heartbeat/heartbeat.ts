@@ -2,22 +2,28 @@ import { quoted } from '../peer-text.js'
 import { SignedTopic } from '../signed-topic.js'
 import { createAdvertValidator } from './advert.js'
 import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_DOMAIN, HEARTBEAT_PAYLOAD_TYPE, HEARTBEAT_TOPIC,
+  CHANGE_CHECK_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, GREET_JITTER_MS, HEARTBEAT_DOMAIN, HEARTBEAT_PAYLOAD_TYPE, HEARTBEAT_TOPIC,
   COALESCE_MS, LEAVE_TIMEOUT_MS, MAX_ADVERT_AGE_MS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES
 } from './constants.js'
 import type { Advert } from './advert.js'
-import type { Heartbeat, HeartbeatComponents, HeartbeatInit } from './index.js'
+import type { AdvertBody, Heartbeat, HeartbeatComponents, HeartbeatInit } from './index.js'
 import type { PeerId } from '@libp2p/interface'
 
 export class HeartbeatService implements Heartbeat {
   private readonly components: HeartbeatComponents
   private readonly init: HeartbeatInit
   private readonly intervalMs: number
+  private readonly checkMs: number
+  private readonly greetJitterMs: number
   private readonly now: () => number
   private readonly topic: SignedTopic<Advert>
   private timer?: ReturnType<typeof setInterval>
   private soon?: ReturnType<typeof setTimeout>
+  private greeting?: ReturnType<typeof setTimeout>
   private lastSeq = 0
+  /** the last body sent (JSON) and when, this node's clock */
+  private lastBody?: string
+  private lastSentAt = 0
   private readonly cert?: string
   private started = false
 
@@ -25,6 +31,8 @@ export class HeartbeatService implements Heartbeat {
     this.components = components
     this.init = init
     this.intervalMs = init.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
+    this.checkMs = Math.min(this.intervalMs, init.changeCheckMs ?? CHANGE_CHECK_MS)
+    this.greetJitterMs = init.greetJitterMs ?? GREET_JITTER_MS
     this.now = init.now ?? Date.now
     const validate = createAdvertValidator()
     this.topic = new SignedTopic<Advert>(components, {
@@ -48,7 +56,7 @@ export class HeartbeatService implements Heartbeat {
     if (this.started) return
     this.started = true
     this.topic.start()
-    this.timer = setInterval(() => { void this.publishNow() }, this.intervalMs)
+    this.timer = setInterval(() => { void this.tick() }, this.checkMs)
     await this.publishNow()
   }
 
@@ -57,6 +65,8 @@ export class HeartbeatService implements Heartbeat {
     this.started = false
     clearInterval(this.timer)
     clearTimeout(this.soon)
+    clearTimeout(this.greeting)
+    this.soon = this.greeting = undefined
     // best effort goodbye so others mark us offline at once instead of after the timeout
     let timer: ReturnType<typeof setTimeout> | undefined
     await Promise.race([
@@ -69,8 +79,10 @@ export class HeartbeatService implements Heartbeat {
 
   async publishNow (): Promise<void> {
     if (!this.started) return
+    // whatever was scheduled is covered by this advert
     clearTimeout(this.soon)
-    this.soon = undefined
+    clearTimeout(this.greeting)
+    this.soon = this.greeting = undefined
     await this.publish(false)
   }
 
@@ -79,17 +91,42 @@ export class HeartbeatService implements Heartbeat {
     this.soon = setTimeout(() => { void this.publishNow() }, COALESCE_MS)
   }
 
+  greet (): void {
+    if (!this.started || this.greeting != null) return
+    this.greeting = setTimeout(() => {
+      this.greeting = undefined
+      void this.publishNow()
+    }, Math.random() * this.greetJitterMs)
+  }
+
+  /** Re-send when the body changed or the interval passed; otherwise stay quiet. */
+  private async tick (): Promise<void> {
+    if (!this.started) return
+    if (this.now() - this.lastSentAt >= this.intervalMs) {
+      await this.publishNow()
+      return
+    }
+    const body = this.body()
+    if (body != null && JSON.stringify(body) !== this.lastBody) await this.publishNow()
+  }
+
+  private body (): AdvertBody | undefined {
+    try {
+      return this.init.advert()
+    } catch (err) {
+      this.components.log.warn({ component: 'heartbeat', err }, 'cannot build advert; heartbeat skipped')
+      return undefined
+    }
+  }
+
   private async publish (leaving: boolean): Promise<void> {
     const sentAt = this.now()
     // clock-based so a restarted daemon's adverts still beat the ones it sent before it stopped
     this.lastSeq = Math.max(this.lastSeq + 1, sentAt)
-    let body
-    try {
-      body = this.init.advert()
-    } catch (err) {
-      this.components.log.warn({ component: 'heartbeat', err }, 'cannot build advert; heartbeat skipped')
-      return
-    }
+    const body = this.body()
+    if (body == null) return
+    this.lastBody = JSON.stringify(body)
+    this.lastSentAt = sentAt
     await this.topic.publish({ v: 1, ...body, peerId: this.components.peerId.toString(), seq: this.lastSeq, sentAt, leaving, ...(this.cert != null ? { cert: this.cert } : {}) })
   }
 }

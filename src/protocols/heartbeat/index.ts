@@ -1,6 +1,7 @@
 /**
  * Heartbeats: every node publishes a signed advert of itself (tags, capacity, addresses) on a
- * private gossip topic at a fixed interval, and a goodbye advert when it stops.
+ * private gossip topic when it changes, when a peer it had not heard appears, and at least once per
+ * interval (15 s) as a sign of life; and a goodbye advert when it stops.
  *
  *   node ──seal(advert, nodeKey)──▶ gossipsub /mesh/heartbeat/1.0.0 ──▶ every node
  *                                      │ validator: size → envelope signature → signer = advert's peer id
@@ -31,7 +32,12 @@ export interface HeartbeatComponents {
 export type AdvertBody = Omit<Advert, 'v' | 'peerId' | 'seq' | 'sentAt' | 'leaving'>
 
 export interface HeartbeatInit {
+  /** an unchanged advert is re-sent this often (a changed one within changeCheckMs) */
   intervalMs?: number
+  /** how often the advert is compared with the last one sent; for tests (default 1 s) */
+  changeCheckMs?: number
+  /** upper bound of the random delay before greeting a new peer; for tests (default 1 s) */
+  greetJitterMs?: number
   /** called on every tick for the current state of this node */
   advert: () => AdvertBody
   /** called with each valid advert from another node */
@@ -55,6 +61,11 @@ export interface Heartbeat {
    * advert carrying the latest numbers, not one signed gossip message per change.
    */
   publishSoon: () => void
+  /**
+   * a peer this node had not heard from appeared: advertise within a random delay up to
+   * GREET_JITTER_MS, so it learns of this node without waiting for the next interval
+   */
+  greet: () => void
 }
 
 export function heartbeat (init: HeartbeatInit): (components: HeartbeatComponents) => Heartbeat {
