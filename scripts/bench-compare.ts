@@ -34,7 +34,7 @@ import { boxPlotSvg, linePlotSvg, writePlot } from './lib/plot.js'
 import { runPool } from './lib/pool.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, alive, run } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
-import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem } from './lib/sshd.js'
 import type { PushParams } from '../src/node/api.js'
@@ -672,12 +672,12 @@ ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}; code meas
 Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`. Load average (1/5/15 min) at the start ${la(r.load.start)}, at the end ${la(r.load.end)}.
 
 **Set-up.** Every host is a network namespace of this one machine on a private bridge (10.213.0.K,
-[docs/lab.md](docs/lab.md)) running both a mesh daemon (default settings: heartbeat 2 s, process executor,
+[docs/lab.md](docs/lab.md)) running both a mesh daemon (default settings: ${defaultTimings()}, process executor,
 swarm key, log level info) and its own \`sshd\` on its IP (per-run host key, root by key only). Everything
 is started from host1's namespace (\`nsenter --net\`): \`mesh\` talks to host1's daemon through its
 control socket, ssh/pdsh/Ansible connect to the other hosts' IPs. **All hosts share ${f.nproc} cores**: a
 fan-out to 25 "hosts" runs 25 sshd handshakes or 25 daemons' work on the same CPUs, and the idle
-daemons' heartbeats load them too — real hosts would each bring their own CPU, so the fan-out figures
+daemons' upkeep loads them too — real hosts would each bring their own CPU, so the fan-out figures
 are an upper bound for every tool, and harsher for the one that burns more CPU per host.`]
   if (r.one != null) parts.push(renderOne(r.one, opts.oneRuns, r.plots.one))
   if (r.fanout.length > 0) parts.push(renderFanout(r.fanout, opts.fanoutRuns, r.plots))

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util'
 import { benchStart } from './lib/bench-main.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, meshJson, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
-import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { max, median, min, relativeSpread, spread, summarize } from './lib/stats.js'
 import type { Reaper } from './lib/proc.js'
 import type { ForegroundDaemon } from './lib/proc.js'
@@ -495,7 +495,7 @@ function render (r: Results, opts: Options): string {
 
 Run ${f.date.replace(/\.\d+Z$/, 'Z')} on ${f.nproc} cores (${f.cpuModel}), ${fmtNum(f.memTotalGiB)} GiB RAM, Node ${f.node},
 Linux ${f.kernel}; code measured: ${MESH_MAIN === BUILT_MAIN ? `this checkout, commit ${f.commit}` : `\`MESH_MAIN=${MESH_MAIN}\``}; ${fmtS(r.durationMs)} in all.
-Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`. Default daemon settings (heartbeat 2 s, offline after 7 s).`
+Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`. Default daemon settings (${defaultTimings()}).`
   ]
   if (opts.only.has('discovery')) parts.push(renderDiscovery(r.discovery, opts.findTimeoutMs))
   if (r.idle != null) parts.push(renderIdle(r.idle))

@@ -31,7 +31,7 @@ import { runPool } from './lib/pool.js'
 import { benchStart } from './lib/bench-main.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
-import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem, startSshMaster, startSshd } from './lib/sshd.js'
 import type { ControlClient } from '../src/node/control/index.js'
@@ -794,7 +794,7 @@ Run ${f.date.replace(/\.\d+Z$/, 'Z')} on ${f.nproc} cores (${f.cpuModel}), ${fmt
 Linux ${f.kernel}, ${r.sshVersion}; code measured: ${MESH_MAIN === BUILT_MAIN ? `this checkout, commit ${f.commit}` : `\`MESH_MAIN=${MESH_MAIN}\``}; ${fmtS(r.durationMs)} in all.
 Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`${opts.cpuProf ? ' — **profiled run: the daemons ran with --cpu-prof**' : ''}. Load average (1/5/15 min) at the start ${la(r.load.start)}, at the end
 ${la(r.load.end)}: the machine is shared, so compare medians, and the rows of one table ran interleaved.
-A mesh of ${r.runnerCores.length + 1} daemons with default settings (process executor, heartbeat 2 s, log level ${process.env.MESH_LOG_LEVEL ?? 'info'}): a
+A mesh of ${r.runnerCores.length + 1} daemons with default settings (process executor, ${defaultTimings()}, log level ${process.env.MESH_LOG_LEVEL ?? 'info'}): a
 dispatcher and ${r.runnerCores.length} runners (${r.runnerCores.join(', ')} cores each), bootstrapped to the dispatcher.`
   ]
   if (r.latency != null) parts.push(renderLatency(r.latency))

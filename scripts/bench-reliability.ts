@@ -326,8 +326,8 @@ async function detection (ctx: Ctx, m: LoopMesh, n: number): Promise<DetectionRe
     const victim = m.runners[i % m.runners.length] as Member
     const other = m.runners.find(r => r !== victim) as Member
     const id = victim.daemon.info.id
-    // a random phase of the 2 s heartbeat cycle
-    await sleep(2_000 + Math.random() * 2_000)
+    // a random phase of the heartbeat cycle
+    await sleep(2_000 + Math.random() * DEFAULTS.heartbeatMs)
     for (const x of m.members) x.log.poll()
     const killAt = m.kill(victim)
     const isDead = (l: LogLine): boolean => l.msg === 'peer dead' && l.peer === id
@@ -808,7 +808,7 @@ function renderDetection (r: DetectionResult): string {
 
 A loopback mesh of 4 daemons: the dispatcher (no tags), a second observer, and two runners tagged
 \`${TAG}\` (the runners bootstrap to the dispatcher and the observer, so each holds a direct connection to
-them). Per sample, after a random 2–4 s (so the kill lands at a random phase of the 2 s heartbeat), one
+them). Per sample, after a random 2–${fmtS(2_000 + DEFAULTS.heartbeatMs)} (so the kill lands at a random phase of the ${fmtS(DEFAULTS.heartbeatMs)} heartbeat), one
 runner (alternately) is killed with SIGKILL to its process group; *detected* = the \`time\` of the first
 \`peer dead\` log line (component \`liveness\`) naming it, minus the kill. Then it is restarted on the same
 home and the next sample waits until every daemon sees it online and the dispatcher's detector calls it

@@ -37,7 +37,7 @@ import { busyShare, control, loadPlots, machineTicks, peersOf, profileOf, startM
 import { runPool } from './lib/pool.js'
 import { BUILT_MAIN, MESH_MAIN, REPO_ROOT, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
-import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { max, median, min, p95, summarize } from './lib/stats.js'
 import type { TaskRecord } from '../src/protocols/results/index.js'
 import type { ProfileSummary } from './lib/cpuprofile.js'
@@ -210,7 +210,7 @@ interface Ctx {
   workdir: string
 }
 
-function heartbeatNote (): string { return 'default settings: heartbeat 2 s, offline after 7 s' }
+function heartbeatNote (): string { return `default settings: ${defaultTimings()}` }
 
 async function measureSize (ctx: Ctx, size: number): Promise<SizeResult> {
   const { opts, reaper } = ctx

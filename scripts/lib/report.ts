@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
+import { defaultConfig } from '../../src/node/config.js'
 import type { MachineFacts } from './procfs.js'
 
 export function mdTable (head: string[], rows: string[][]): string {
@@ -47,6 +48,12 @@ export async function rewriteSection (file: string, name: string, body: string, 
   await writeFile(file, `${text.slice(0, i)}\n${body.trim()}\n${text.slice(j)}`)
 }
 
+/** The daemon timings every benchmark runs with, from the code's defaults (not copied by hand). */
+export function defaultTimings (): string {
+  const c = defaultConfig()
+  return `heartbeat on change, at least every ${c.heartbeatIntervalMs / 1000} s; offline after ${c.offlineAfterMs / 1000} s`
+}
+
 /** The head of a new BENCHMARKS.md, with empty markers for the section about to be written. */
 export function benchmarksHeader (facts: MachineFacts, SECTION: string): string {
   return `# Benchmarks
@@ -56,7 +63,7 @@ TCP on 127.0.0.1 with a swarm key — by the scripts in \`scripts/\`. Each scrip
 section (between its \`<!-- name:start -->\` / \`<!-- name:end -->\` markers); the rest of this file is
 kept. Re-run a script to refresh its figures; every section states the machine and date of its run.
 
-Method, in short: daemons run with their default settings (heartbeat every 2 s, offline after 7 s) and
+Method, in short: daemons run with their default settings (${defaultTimings()}) and
 are started one after the other; times are wall-clock from the benchmark process (spawn, exit, stdout),
 so they include process start-up; the machine is shared and noisy, so compare medians, and read p95
 with the sample count next to it (with fewer than 20 samples the nearest-rank p95 is the maximum).
