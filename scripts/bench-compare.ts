@@ -163,6 +163,8 @@ interface Ctx {
   reaper: Reaper
   notes: string[]
   tools: { pdsh?: string, ansible?: string }
+  /** set on failure: the labs' homes and daemon logs stay for a post-mortem */
+  keep: { value: boolean }
 }
 
 function checkInterrupted (ctx: Ctx): void {
@@ -213,7 +215,7 @@ async function labUp (ctx: Ctx, size: number, label: string): Promise<Lab> {
   const state = createLab({ dir, hosts, owner: process.pid, tags: Array.from({ length: hosts }, (_, i) => tagsFor(i + 1, size, ctx.opts.tpHosts)) })
   // teardown is synchronous: it also runs from the exit handler if everything else failed
   const down = (): void => {
-    const report = teardown(dir, state.runId)
+    const report = teardown(dir, state.runId, { keepFiles: ctx.keep.value })
     const left = leftovers(state.runId)
     if (report.problems.length > 0 || left.length > 0) console.error(`[${label}] teardown incomplete: ${[...report.problems, ...left].join('; ')}`)
   }
@@ -277,7 +279,7 @@ async function labDown (ctx: Ctx, lab: Lab): Promise<void> {
   const deadline = Date.now() + 20_000
   while (pids.some(alive) && Date.now() < deadline) await sleep(100)
   const dir = lab.state.dir
-  const report = teardown(dir, lab.state.runId)
+  const report = teardown(dir, lab.state.runId, { keepFiles: ctx.keep.value })
   if (report.problems.length > 0) ctx.notes.push(`teardown of ${dir}: ${report.problems.join('; ')}`)
 }
 
@@ -314,7 +316,10 @@ async function rotate (ctx: Ctx, cmds: Cmd[], runs: number, warmup: number, what
       const r = await run(c.cmd, c.args, { reaper: ctx.reaper, timeoutMs: 120_000, ...(c.env != null ? { env: c.env } : {}) })
       const startEpoch = nowEpoch() - r.ms
       checkInterrupted(ctx)
-      const problem = r.code !== 0 ? `exit ${r.code ?? r.signal ?? '?'}: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}` : c.check?.(r)
+      const missing = r.code === 0 ? c.check?.(r) : undefined
+      const problem = r.code !== 0
+        ? `exit ${r.code ?? r.signal ?? '?'}: ${(r.stderr.trim() || r.stdout.trim()).slice(0, 300)}`
+        : missing != null && r.stderr.trim() !== '' ? `${missing}; stderr: ${r.stderr.trim().slice(0, 300)}` : missing
       if (i < 0) {
         if (problem != null) throw new Error(`${what}: ${c.key} does not work: ${problem}`)
         continue
@@ -836,7 +841,7 @@ async function main (argv: string[]): Promise<number> {
     console.error(`bench:compare: ${problem}`)
     return 1
   }
-  const ctx: Ctx = { opts, workdir, reaper, notes: [], tools: {} }
+  const ctx: Ctx = { opts, workdir, reaper, notes: [], tools: {}, keep: start.keep }
   // every sshd, ssh master and lab adds its own last-resort 'exit' hook: 25 hosts are expected
   process.setMaxListeners(200)
   const facts = machineFacts(REPO_ROOT)

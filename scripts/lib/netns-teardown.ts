@@ -43,10 +43,10 @@ export interface TeardownReport {
 /**
  * Removes everything of the lab in DIR: SIGKILLs its processes (namespaces, daemons, tasks; whole
  * process groups), deletes the veths, namespaces and bridge (also ones the state file missed, found
- * by the run id), removes DIR and the registry entry. Idempotent; safe on a half-built lab and from
- * an 'exit' handler.
+ * by the run id), removes DIR (unless keepFiles: a failed benchmark keeps its homes and logs) and the
+ * registry entry. Idempotent; safe on a half-built lab and from an 'exit' handler.
  */
-export function teardown (dirArg: string, runIdHint?: string): TeardownReport {
+export function teardown (dirArg: string, runIdHint?: string, opts: { keepFiles?: boolean } = {}): TeardownReport {
   const dir = resolve(dirArg)
   const state = readNetState(dir)
   const runId = state?.runId ?? runIdHint
@@ -105,7 +105,7 @@ export function teardown (dirArg: string, runIdHint?: string): TeardownReport {
   if (existsSync(dir)) {
     const isLab = state != null || readdirSync(dir).some(n => /^host\d+$/.test(n))
     if (!isLab) report.problems.push(`${dir} is not a lab (no ${STATE_FILE}, no host homes); not removing it`)
-    else if (left.length === 0) {
+    else if (left.length === 0 && opts.keepFiles !== true) {
       try { rmSync(dir, { recursive: true, force: true, maxRetries: 3 }) } catch (err) { report.problems.push(`cannot remove ${dir}: ${(err as Error).message}`) }
     }
   }

@@ -89,7 +89,15 @@ interface QueuedJob {
   offered?: number
 }
 
-interface Placement { id: string, runner: string, runnerName: string, numaNode: number | null, attempt: number }
+interface Placement {
+  id: string
+  runner: string
+  runnerName: string
+  numaNode: number | null
+  attempt: number
+  /** a --all child its peer never took: its 'rejected' record says why, and it is over */
+  rejected?: boolean
+}
 
 interface Job extends Omit<QueuedJob, 'tracks'> {
   placed: Promise<Placement[]>
@@ -180,7 +188,7 @@ export class Dispatcher {
     } else {
       this.waiting++
       job.placed = this.placeJob(job).then(placements => {
-        job.tracks = placements.map(p => new Track({ ...p, tried: [], done: false }))
+        job.tracks = placements.map(({ rejected, ...p }) => new Track({ ...p, runner: rejected === true ? null : p.runner, tried: [], done: rejected === true }))
         return placements
       }).finally(() => { this.waiting-- })
     }
@@ -402,10 +410,41 @@ export class Dispatcher {
     return []
   }
 
-  /** --all: one child task per matching peer, ids `<id>-1`, `<id>-2`, … grouped under `<id>`. */
+  /**
+   * --all: one child task per matching peer, ids `<id>-1`, `<id>-2`, … grouped under `<id>`. Empty
+   * when no peer took its child (the caller places the group again); otherwise every child, the
+   * ones never placed marked rejected.
+   */
   private async pushAll (job: Job, attempt: number, choices: Choice[], candidates: Candidate[], rejections: string[]): Promise<Placement[]> {
-    const placed = await Promise.all(choices.map(async (choice, i) => this.pushTo(job, `${job.id}-${i + 1}`, attempt, choice, candidates, rejections)))
-    return placed.map(p => p.placement).filter((p): p is Placement => p != null)
+    const children = await Promise.all(choices.map(async (choice, i) => this.pushChild(job, `${job.id}-${i + 1}`, attempt, choice, candidates, rejections)))
+    return children.some(c => c.rejected !== true) ? children : []
+  }
+
+  /**
+   * One --all child is bound to its peer: a push that failed (a dial timing out on a loaded
+   * machine, a runner at capacity) is retried on that peer until the task's deadline, never moved;
+   * past it the child gets a 'rejected' record naming the peer, so the caller hears of every host.
+   */
+  private async pushChild (job: Job, id: string, attempt: number, choice: Choice, candidates: Candidate[], rejections: string[]): Promise<Placement> {
+    const signal = AbortSignal.any([this.controller.signal, job.controller.signal])
+    const runnerName = candidates.find(x => x.peerId === choice.peerId)?.name ?? choice.peerId
+    for (let round = 0; ; round++) {
+      const why: string[] = []
+      const outcome = await this.pushTo(job, id, attempt, choice, candidates, why)
+      if (outcome.placement != null) return outcome.placement
+      // the peer may run the last offer after all: never share an attempt number between two runs
+      if (outcome.uncertain) attempt++
+      if (signal.aborted || Date.now() >= job.deadline) {
+        rejections.push(...why)
+        if (!signal.aborted) {
+          await this.c.publish({ ...this.dispatcherRecord(job, id, attempt, 'rejected', null), error: `not placed on ${runnerName}: ${why.join('; ')}`.slice(0, 2000), finishedAt: new Date().toISOString() })
+            .catch((err: unknown) => { this.c.log.warn({ component: 'dispatch', task: id, reason: errorMessage(err) }, 'cannot record a rejected child') })
+        }
+        return { id, runner: choice.peerId, runnerName, numaNode: null, attempt, rejected: true }
+      }
+      this.c.log.debug({ component: 'dispatch', task: id, peer: choice.peerId, reason: why.join('; ') }, 'child not placed yet; retrying on its peer')
+      await sleep(Math.min(placeRetryMs(round), Math.max(0, job.deadline - Date.now())), undefined, { signal }).catch(() => {})
+    }
   }
 
   private async pushTo (job: Job, id: string, attempt: number, choice: Choice, candidates: Candidate[], rejections: string[]): Promise<{ placement?: Placement, uncertain: boolean }> {

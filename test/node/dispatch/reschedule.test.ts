@@ -201,3 +201,38 @@ describe('dispatcher: retry rules', () => {
     assert.deepEqual([0, 1, 4, 9].map(placeRetryMs), [500, 1_000, 5_000, 5_000])
   })
 })
+
+describe('dispatcher: --all children are bound to their peer', () => {
+  it('retries a child whose push failed on the same peer, and the group completes', async () => {
+    let p2Failures = 2
+    const h = harness({
+      pushReply: (p) => p === P2 && p2Failures-- > 0
+        ? { status: 'rejected', reason: 'dial timed out', sentFiles: 0 }
+        : { status: 'accepted', numaNode: 0, sentFiles: 0 }
+    })
+    const id = await h.d.submit({ spec: spec(0), all: true, waitMs: 10_000 })
+    const watched = events(h.d, id)
+    await until(() => h.offers.filter(o => o.peer === P2).length === 3, 'two retries on P2')
+    assert.deepEqual(new Set(h.offers.map(o => `${o.offer.id}@${o.peer}`)), new Set([`${id}-1@${P1}`, `${id}-2@${P2}`]), 'each child only ever goes to its own peer')
+    for (const o of h.offers.filter(o => o.peer === P1).concat(h.offers.filter(o => o.peer === P2).slice(-1))) await h.runnerReports(o.offer, o.peer, 'succeeded')
+    const results = (await watched).filter(e => e.type === 'result')
+    assert.deepEqual(results.map(e => e.type === 'result' ? `${e.record.id}:${e.record.state}` : '').sort(), [`${id}-1:succeeded`, `${id}-2:succeeded`])
+    await h.d.stop()
+  })
+
+  it('reports a child its peer never took as rejected, naming the peer, while the others run', async () => {
+    const h = harness({ pushReply: (p) => p === P2 ? { status: 'rejected', reason: 'dial timed out', sentFiles: 0 } : { status: 'accepted', numaNode: 0, sentFiles: 0 } })
+    const id = await h.d.submit({ spec: spec(0), all: true, waitMs: 600 })
+    const watched = events(h.d, id)
+    await until(() => h.offers.some(o => o.peer === P1), 'the offer to P1')
+    await h.runnerReports(h.offers.find(o => o.peer === P1)!.offer, P1, 'succeeded')
+    const results = (await watched).flatMap(e => e.type === 'result' ? [e.record] : [])
+    assert.equal(results.length, 2, 'one result per matching peer')
+    const rejected = results.find(r => r.id === `${id}-2`)
+    assert.equal(rejected?.state, 'rejected')
+    assert.match(rejected?.error ?? '', new RegExp(`not placed on ${P2.toLowerCase()}: .*dial timed out`))
+    assert.ok(h.offers.every(o => o.peer === P1 || o.offer.id === `${id}-2`), 'the rejected child was never moved to another peer')
+    assert.equal(results.find(r => r.id === `${id}-1`)?.state, 'succeeded')
+    await h.d.stop()
+  })
+})
