@@ -6,7 +6,6 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
-import { preSharedKey } from '@libp2p/pnet'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
@@ -14,6 +13,7 @@ import {
   DHT_PROTOCOL, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
   PROTOCOL_PREFIX, PROVIDER_REPROVIDE_INTERVAL_MS, PROVIDER_REPROVIDE_THRESHOLD_MS, PROVIDER_VALIDITY_MS
 } from './constants.js'
+import { privateNetwork } from './pnet/index.js'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { PrivateKey, Libp2p } from '@libp2p/interface'
@@ -66,7 +66,7 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    ...(init.swarmKey != null ? { connectionProtector: privateNetwork({ psk: init.swarmKey }) } : {}),
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
       inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,

@@ -1,0 +1,68 @@
+import { AbstractMultiaddrConnection } from '@libp2p/utils'
+import { StreamXor } from './cipher.js'
+import type { AbortOptions, Logger, MultiaddrConnection } from '@libp2p/interface'
+import type { SendResult } from '@libp2p/utils'
+
+/** the list type of the base class (a nested copy of uint8arraylist, not ours) */
+type Chunks = Parameters<AbstractMultiaddrConnection['sendData']>[0]
+
+export interface PrivateStreamInit {
+  psk: Uint8Array
+  localNonce: Uint8Array
+  remoteNonce: Uint8Array
+  /** the raw connection underneath, after the nonce exchange */
+  maConn: MultiaddrConnection
+  log: Logger
+}
+
+/** The connection as the upper layers (Noise, then Yamux) see it: plaintext in, XORed bytes out. */
+export class PrivateStream extends AbstractMultiaddrConnection {
+  private readonly maConn: MultiaddrConnection
+  private readonly inbound: StreamXor
+  private readonly outbound: StreamXor
+
+  constructor (init: PrivateStreamInit) {
+    super({ log: init.log, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
+    this.maConn = init.maConn
+    this.inbound = new StreamXor(init.psk, init.remoteNonce)
+    this.outbound = new StreamXor(init.psk, init.localNonce)
+    this.maConn.addEventListener('message', (evt) => {
+      const data = evt.data
+      if (data instanceof Uint8Array) {
+        this.onData(this.inbound.update(data))
+      } else {
+        for (const buf of data) this.onData(this.inbound.update(buf))
+      }
+    })
+    this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
+    this.maConn.addEventListener('close', (evt) => {
+      this.inbound.close()
+      this.outbound.close()
+      if (evt.error == null) this.onTransportClosed()
+      else if (evt.local === true) this.abort(evt.error)
+      else this.onRemoteReset()
+    })
+  }
+
+  async sendClose (options?: AbortOptions): Promise<void> {
+    await this.maConn.close(options)
+  }
+
+  sendData (data: Chunks): SendResult {
+    // a write racing the close of the connection underneath: nothing can be sent any more
+    if (this.outbound.closed) return { sentBytes: data.byteLength, canSendMore: false }
+    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(this.outbound.update(data.subarray())) }
+  }
+
+  sendReset (err: Error): void {
+    this.maConn.abort(err)
+  }
+
+  sendPause (): void {
+    this.maConn.pause()
+  }
+
+  sendResume (): void {
+    this.maConn.resume()
+  }
+}
