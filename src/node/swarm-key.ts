@@ -30,7 +30,7 @@ export function generateSwarmKey (): Uint8Array {
 }
 
 /**
- * Validates the bytes of a swarm.key file and returns the canonical form `preSharedKey({ psk })`
+ * Validates the bytes of a swarm.key file and returns the canonical form `privateNetwork({ psk })`
  * expects. Accepts CRLF, trailing blanks and blank lines at the end, and upper-case hex.
  */
 export function parseSwarmKey (bytes: Uint8Array, path: string): Uint8Array {
@@ -63,7 +63,7 @@ export function parseSwarmKey (bytes: Uint8Array, path: string): Uint8Array {
   return new TextEncoder().encode(`${SWARM_KEY_HEADER}\n${SWARM_KEY_ENCODING}\n${hex.toLowerCase()}`)
 }
 
-/** The parsed key (ready for `preSharedKey({ psk })`), or undefined when the file does not exist. */
+/** The parsed key (ready for `privateNetwork({ psk })`), or undefined when the file does not exist. */
 export async function readSwarmKey (path: string): Promise<Uint8Array | undefined> {
   let bytes: Uint8Array
   try {
