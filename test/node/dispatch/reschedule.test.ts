@@ -203,36 +203,47 @@ describe('dispatcher: retry rules', () => {
 })
 
 describe('dispatcher: --all children are bound to their peer', () => {
-  it('retries a child whose push failed on the same peer, and the group completes', async () => {
+  /** child id → the peers it was offered to (placement decides which child goes where) */
+  function offeredTo (offers: Array<{ peer: string, offer: TaskOffer }>): Map<string, Set<string>> {
+    const m = new Map<string, Set<string>>()
+    for (const o of offers) m.set(o.offer.id, (m.get(o.offer.id) ?? new Set()).add(o.peer))
+    return m
+  }
+
+  it('retries a child whose push failed on the same peer, and the group completes', async (t) => {
     let p2Failures = 2
     const h = harness({
       pushReply: (p) => p === P2 && p2Failures-- > 0
         ? { status: 'rejected', reason: 'dial timed out', sentFiles: 0 }
         : { status: 'accepted', numaNode: 0, sentFiles: 0 }
     })
+    t.after(async () => { await h.d.stop() })
     const id = await h.d.submit({ spec: spec(0), all: true, waitMs: 10_000 })
     const watched = events(h.d, id)
     await until(() => h.offers.filter(o => o.peer === P2).length === 3, 'two retries on P2')
-    assert.deepEqual(new Set(h.offers.map(o => `${o.offer.id}@${o.peer}`)), new Set([`${id}-1@${P1}`, `${id}-2@${P2}`]), 'each child only ever goes to its own peer')
+    const byChild = offeredTo(h.offers)
+    assert.deepEqual([...byChild.keys()].sort(), [`${id}-1`, `${id}-2`])
+    assert.ok([...byChild.values()].every(peers => peers.size === 1), 'each child only ever goes to its own peer')
     for (const o of h.offers.filter(o => o.peer === P1).concat(h.offers.filter(o => o.peer === P2).slice(-1))) await h.runnerReports(o.offer, o.peer, 'succeeded')
     const results = (await watched).filter(e => e.type === 'result')
     assert.deepEqual(results.map(e => e.type === 'result' ? `${e.record.id}:${e.record.state}` : '').sort(), [`${id}-1:succeeded`, `${id}-2:succeeded`])
-    await h.d.stop()
   })
 
-  it('reports a child its peer never took as rejected, naming the peer, while the others run', async () => {
+  it('reports a child its peer never took as rejected, naming the peer, while the others run', async (t) => {
     const h = harness({ pushReply: (p) => p === P2 ? { status: 'rejected', reason: 'dial timed out', sentFiles: 0 } : { status: 'accepted', numaNode: 0, sentFiles: 0 } })
+    t.after(async () => { await h.d.stop() })
     const id = await h.d.submit({ spec: spec(0), all: true, waitMs: 600 })
     const watched = events(h.d, id)
     await until(() => h.offers.some(o => o.peer === P1), 'the offer to P1')
-    await h.runnerReports(h.offers.find(o => o.peer === P1)!.offer, P1, 'succeeded')
+    const toP1 = h.offers.find(o => o.peer === P1)!.offer
+    await h.runnerReports(toP1, P1, 'succeeded')
     const results = (await watched).flatMap(e => e.type === 'result' ? [e.record] : [])
     assert.equal(results.length, 2, 'one result per matching peer')
-    const rejected = results.find(r => r.id === `${id}-2`)
+    const byChild = offeredTo(h.offers)
+    assert.ok([...byChild.values()].every(peers => peers.size === 1), 'the rejected child was never moved to another peer')
+    const rejected = results.find(r => r.id !== toP1.id)
     assert.equal(rejected?.state, 'rejected')
     assert.match(rejected?.error ?? '', new RegExp(`not placed on ${P2.toLowerCase()}: .*dial timed out`))
-    assert.ok(h.offers.every(o => o.peer === P1 || o.offer.id === `${id}-2`), 'the rejected child was never moved to another peer')
-    assert.equal(results.find(r => r.id === `${id}-1`)?.state, 'succeeded')
-    await h.d.stop()
+    assert.equal(results.find(r => r.id === toP1.id)?.state, 'succeeded')
   })
 })
