@@ -32,7 +32,8 @@ describe('exec: exit file and adoption after a restart', { timeout: 60_000 }, ()
   })
 
   it('keeps "killed by signal" for a task that dies of a signal under the wrapper', async () => {
-    const { handle, exitFile } = await launched(['sh', '-c', 'kill -KILL $$'])
+    // the pause lets launched() read the wrapper's /proc identity before everything has exited
+    const { handle, exitFile } = await launched(['sh', '-c', 'sleep 0.2; kill -KILL $$'])
     const status = await handle.wait()
     assert.deepEqual([status.state, status.exitCode, status.signal, status.error], ['failed', null, 'SIGKILL', 'killed by signal SIGKILL'])
     assert.equal((await readFile(exitFile, 'utf8')).trim(), '137')
