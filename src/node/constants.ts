@@ -29,3 +29,5 @@ export const MAX_INCOMING_PENDING_CONNECTIONS = 10
  * the largest record (~1.4 MB), plus a batch of smaller ones in one IWANT answer.
  */
 export const MAX_GOSSIP_RPC_BYTES = 4 * 1024 * 1024
+/** gossip messages at least this big get IDONTWANTs (libp2p.ts says why it is not gossipsub's 512) */
+export const IDONTWANT_MIN_BYTES = 16 * 1024

@@ -10,7 +10,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import {
-  DHT_PROTOCOL, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
+  DHT_PROTOCOL, DIAL_TIMEOUT_MS, IDONTWANT_MIN_BYTES, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
   PROTOCOL_PREFIX, PROVIDER_REPROVIDE_INTERVAL_MS, PROVIDER_REPROVIDE_THRESHOLD_MS, PROVIDER_VALIDITY_MS
 } from './constants.js'
 import { privateNetwork } from './pnet/index.js'
@@ -108,6 +108,10 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         // every payload is already a libp2p signed envelope checked by its topic's validator: a
         // second gossipsub signature per message doubled the signing and verifying of all gossip
         globalSignaturePolicy: 'StrictNoSign',
+        // IDONTWANT (gossipsub 1.2) saves bandwidth on large messages by telling every mesh peer
+        // "already have it": one extra framed, encrypted write per peer per message. Mesh records
+        // and adverts are 1-3 KiB, so those writes cost more than the duplicates they prevent.
+        idontwantMinDataSize: IDONTWANT_MIN_BYTES,
         maxInboundDataLength: MAX_GOSSIP_RPC_BYTES
       })
     }
