@@ -4,7 +4,7 @@
  * the result. status, logs and cancel work from a node that did not dispatch.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -33,7 +33,11 @@ describe('dispatch across three daemons', () => {
     }
   })
 
-  after(async () => { await cluster.stopAll() })
+  after(async () => {
+    await cluster.stopAll()
+    // task files written by the tests; every run used to leave one of these behind
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
 
   async function task (name: string, body: unknown): Promise<string> {
     const file = join(dir, name)
