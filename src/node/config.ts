@@ -16,6 +16,7 @@ import {
   DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SUSPECT_AFTER_MS,
   SUSPECT_AFTER_HEARTBEATS
 } from './liveness/constants.js'
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../protocols/heartbeat/constants.js'
 
 export interface MeshConfig {
   version: 1
@@ -58,7 +59,7 @@ export function defaultConfig (): MeshConfig {
     listen: [DEFAULT_LISTEN],
     bootstrap: [],
     mdns: true,
-    heartbeatIntervalMs: 15_000,
+    heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
     offlineAfterMs: 40_000,
     dropAfterMs: 86_400_000,
     suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,

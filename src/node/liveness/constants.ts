@@ -6,10 +6,11 @@
  * makes it suspect; one only heard through gossip has to stay silent for suspectAfter (2.5 heartbeat
  * intervals) + failures × timeout before it is declared dead.
  */
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../../protocols/heartbeat/constants.js'
 
 /** silence (no heartbeat) that makes a peer suspect, as a multiple of the heartbeat interval */
 export const SUSPECT_AFTER_HEARTBEATS = 2.5
-export const DEFAULT_SUSPECT_AFTER_MS = 37_500
+export const DEFAULT_SUSPECT_AFTER_MS = SUSPECT_AFTER_HEARTBEATS * DEFAULT_HEARTBEAT_INTERVAL_MS
 /** a suspect is probed this often (a probe still running delays the next one) */
 export const DEFAULT_PROBE_INTERVAL_MS = 1_000
 export const DEFAULT_PROBE_TIMEOUT_MS = 2_000

@@ -15,8 +15,9 @@
  */
 import { InvalidParametersError } from '@libp2p/interface'
 import { byteStream } from '@libp2p/utils'
+import { fromString } from 'uint8arrays/from-string'
 import { PrivateStream } from './stream.js'
-import type { AbortOptions, ConnectionProtector, MessageStream } from '@libp2p/interface'
+import type { AbortOptions, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface'
 
 export const NONCE_BYTES = 24
 /** the nonce exchange, when the caller gives no signal */
@@ -32,7 +33,7 @@ export interface PrivateNetworkInit {
 export function swarmKeyBytes (psk: Uint8Array): Uint8Array {
   const hex = new TextDecoder().decode(psk).split(/\r?\n/)[2] ?? ''
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new InvalidParametersError('the swarm key has no 64-hex-digit key on its third line')
-  return Uint8Array.from(hex.match(/../g) ?? [], b => parseInt(b, 16))
+  return fromString(hex.toLowerCase(), 'base16')
 }
 
 class PrivateNetwork implements ConnectionProtector {
@@ -50,10 +51,11 @@ class PrivateNetwork implements ConnectionProtector {
     const log = connection.log.newScope('pnet')
     const localNonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES))
     const opts = options ?? { signal: AbortSignal.timeout(this.timeoutMs) }
+    // libp2p hands a protector the raw transport connection, a MultiaddrConnection
     const bytes = byteStream(connection)
     const [remote] = await Promise.all([bytes.read({ bytes: NONCE_BYTES, ...opts }), bytes.write(localNonce, opts)])
     log('exchanged nonces')
-    return new PrivateStream({ psk: this.key, localNonce, remoteNonce: remote.subarray(), maConn: bytes.unwrap() as never, log })
+    return new PrivateStream({ psk: this.key, localNonce, remoteNonce: remote.subarray(), maConn: bytes.unwrap() as MultiaddrConnection, log })
   }
 }
 

@@ -27,6 +27,8 @@ export class PrivateStream extends AbstractMultiaddrConnection {
     this.inbound = new StreamXor(init.psk, init.remoteNonce)
     this.outbound = new StreamXor(init.psk, init.localNonce)
     this.maConn.addEventListener('message', (evt) => {
+      // bytes after the close have no cipher left; a throw here would kill the daemon
+      if (this.inbound.closed) return
       const data = evt.data
       if (data instanceof Uint8Array) {
         this.onData(this.inbound.update(data))
