@@ -4,14 +4,14 @@
  * @libp2p/pnet (each side sends a random 24-byte nonce, then XORs its bytes with
  * XSalsa20(psk, its nonce)), so meshes of either implementation interoperate.
  *
- * Why not @libp2p/pnet itself (3.0.27), although it uses the same cipher package: it XORs whole
- * socket reads at once, and the package keeps every cipher in one shared WebAssembly memory; a
- * read bigger than its scratch area grows that memory and the other ciphers' stale views then grow
- * it again and again until it throws "Maximum memory size exceeded" inside a socket event handler,
- * which killed the daemon while staging a 256 MiB file to 10 hosts. It also never finalises its
- * ciphers, so each connection leaks two 64-byte slots and after about 5,000 connections new ones
- * fail ("offset is out of bounds"). StreamXor works in small windows and frees its slots on close.
- * (Fixed upstream in js-libp2p#3585, not released yet.)
+ * Why not @libp2p/pnet itself (3.0.27): its cipher package (xsalsa20, WebAssembly) keeps every
+ * cipher in one shared memory; a socket read bigger than its scratch area grows that memory and the
+ * other ciphers' stale views then grow it again and again until it throws "Maximum memory size
+ * exceeded" inside a socket event handler, which killed the daemon while staging a 256 MiB file to
+ * 10 hosts. It never finalises its ciphers either, so each connection leaks two slots and after
+ * about 5,000 connections new ones fail ("offset is out of bounds"); js-libp2p#3585 fixes both, not
+ * released yet. And at a quarter of libsodium's speed it was over half the CPU of a bulk transfer.
+ * StreamXor (cipher.ts) is libsodium's XSalsa20, decrypting socket reads in place.
  */
 import { InvalidParametersError } from '@libp2p/interface'
 import { byteStream } from '@libp2p/utils'

@@ -29,11 +29,12 @@ export class PrivateStream extends AbstractMultiaddrConnection {
     this.maConn.addEventListener('message', (evt) => {
       // bytes after the close have no cipher left; a throw here would kill the daemon
       if (this.inbound.closed) return
+      // a socket read is a fresh buffer only we hold: decrypt it where it lies
       const data = evt.data
       if (data instanceof Uint8Array) {
-        this.onData(this.inbound.update(data))
+        this.onData(this.inbound.updateInPlace(data))
       } else {
-        for (const buf of data) this.onData(this.inbound.update(buf))
+        for (const buf of data) this.onData(this.inbound.updateInPlace(buf))
       }
     })
     this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
