@@ -48,7 +48,10 @@ export function isMeshError (err: unknown): err is MeshError {
 
 /** The message of anything thrown, for one-line logs and reasons. */
 export function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
+  if (err instanceof Error) return err.message
+  // libp2p's stream writes reject with the stream's 'close' event when it closes under them
+  if (err instanceof Event) return `the stream ended (${err.type}) while in use`
+  return String(err)
 }
 
 /** The errno-style code of an error or of its cause (level wraps its errors). */

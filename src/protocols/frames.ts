@@ -49,11 +49,54 @@ function lengthDecoder (maxBytes: number): (buf: { byteLength: number, get: (i: 
   }
 }
 
+/**
+ * The most a muxed stream may have in flight to us (yamux's window, set in node/libp2p.ts): what
+ * still arrives after a pause. Yamux (v8) grants window on receipt, not on consumption, so only a
+ * paused stream stops its sender.
+ */
+export const STREAM_WINDOW_BYTES = 2 * 1024 * 1024
+/** unread bytes past one whole frame at which the stream is paused */
+const PAUSE_SLACK_BYTES = 256 * 1024
+
+/**
+ * Backpressure: libp2p's byteStream buffers whatever arrives and aborts the stream past its limit,
+ * so a reader slower than the network (file chunks written to a slow disk) lost the push with "the
+ * peer sent more than the stream buffer holds". The stream is paused while more than a frame and a
+ * bit is unread and resumed when it is not: at most that plus one window is ever held.
+ */
+function pauseWhenFull (stream: Stream, highWater: number): { consumed: (frameBytes: number) => void } {
+  let unread = 0
+  let pausing = false
+  const pauseIfFull = (): void => {
+    pausing = false
+    if (unread > highWater && stream.readStatus === 'readable') stream.pause()
+  }
+  stream.addEventListener('message', (evt) => {
+    unread += evt.data.byteLength
+    // not from inside the event: resume() dispatches what it held, then tells the muxer to send
+    // window again, which would undo a pause made during that dispatch (libp2p 3.3)
+    if (unread > highWater && !pausing) {
+      pausing = true
+      queueMicrotask(pauseIfFull)
+    }
+  })
+  return {
+    consumed: (frameBytes) => {
+      unread -= maxPrefixBytes(frameBytes) + frameBytes
+      if (unread <= highWater && stream.readStatus === 'paused') stream.resume()
+    }
+  }
+}
+
 export function frames (stream: Stream, maxBytes: number): Frames {
-  const lp = lpStream(stream, { maxDataLength: maxBytes, lengthDecoder: lengthDecoder(maxBytes) })
+  const highWater = maxPrefixBytes(maxBytes) + maxBytes + PAUSE_SLACK_BYTES
+  const flow = pauseWhenFull(stream, highWater)
+  const lp = lpStream(stream, { maxDataLength: maxBytes, lengthDecoder: lengthDecoder(maxBytes), maxBufferSize: highWater + 2 * STREAM_WINDOW_BYTES })
   const read = async (what: string, options: AbortOptions): Promise<Uint8Array> => {
     try {
-      return (await lp.read(options)).subarray()
+      const frame = (await lp.read(options)).subarray()
+      flow.consumed(frame.byteLength)
+      return frame
     } catch (err) {
       throw readError(err, what, maxBytes, options.signal)
     }
@@ -98,7 +141,7 @@ function readError (err: unknown, what: string, maxBytes: number, signal: AbortS
   }
   if (name === 'InvalidDataLengthLengthError' || name === 'InvalidMessageLengthError') return new ProtocolError(`${what}: bad frame length prefix`, { cause: err })
   if (name === 'UnexpectedEOFError') return new ProtocolError(`${what}: the peer closed the stream before a whole frame`, { cause: err })
-  if (name === 'StreamBufferError') return new ProtocolError(`${what}: the peer sent more than the stream buffer holds`, { cause: err })
+  if (name === 'StreamBufferError') return new ProtocolError(`${what}: the peer sent more than the stream buffer holds (${String(e?.message).slice(0, 120)})`, { cause: err })
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message.split('\n')[0]?.slice(0, 200) : name || 'unknown error'
   return new ProtocolError(`${what}: stream failed (${message})`, { cause: err })
 }
