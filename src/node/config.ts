@@ -17,6 +17,7 @@ import {
   SUSPECT_AFTER_HEARTBEATS
 } from './liveness/constants.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../protocols/heartbeat/constants.js'
+import { DEFAULT_KEEP_TASK_DIRS_MS, DEFAULT_MAX_CACHE_BYTES } from './runner/janitor.js'
 
 export interface MeshConfig {
   version: 1
@@ -47,6 +48,10 @@ export interface MeshConfig {
   maxQueuedTasks: number
   /** per task log file (stdout, stderr) kept by a runner; past it the oldest half is dropped */
   maxLogBytes: number
+  /** a finished task's work dir and logs are removed this long after it ended */
+  keepTaskDirsMs: number
+  /** the runner's file cache is trimmed to this, least recently used first */
+  maxCacheBytes: number
 }
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/7420'
@@ -68,7 +73,9 @@ export function defaultConfig (): MeshConfig {
     probeFailures: DEFAULT_PROBE_FAILURES,
     executors: ['process'],
     maxQueuedTasks: 10_000,
-    maxLogBytes: 64 * 1024 * 1024
+    maxLogBytes: 64 * 1024 * 1024,
+    keepTaskDirsMs: DEFAULT_KEEP_TASK_DIRS_MS,
+    maxCacheBytes: DEFAULT_MAX_CACHE_BYTES
   }
 }
 
@@ -104,7 +111,10 @@ const SCHEMA = {
     executors: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['process', 'systemd', 'container'] } },
     maxQueuedTasks: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     // below 64 KiB a log could not even hold the tails a result record carries
-    maxLogBytes: { type: 'integer', minimum: 65_536, maximum: 1024 ** 4 }
+    maxLogBytes: { type: 'integer', minimum: 65_536, maximum: 1024 ** 4 },
+    keepTaskDirsMs: MS,
+    // 0: keep no file past the sweep after its task started
+    maxCacheBytes: { type: 'integer', minimum: 0, maximum: 1024 ** 5 }
   }
 }
 

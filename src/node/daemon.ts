@@ -520,6 +520,8 @@ export class Daemon {
       capacityChanged: () => { this.beat?.publishSoon() },
       journal: syncedJournal(this.db.sublevel<string, string>('runs', {})),
       maxLogBytes: config.maxLogBytes,
+      keepTaskDirsMs: config.keepTaskDirsMs,
+      maxCacheBytes: config.maxCacheBytes,
       log
     })
     const push = pushProtocol({ handler: runner, auth: membership.auth })({ node, log })

@@ -52,7 +52,9 @@ describe('config', () => {
       probeFailures: 3,
       executors: ['process'],
       maxQueuedTasks: 10_000,
-      maxLogBytes: 64 * 1024 * 1024
+      maxLogBytes: 64 * 1024 * 1024,
+      keepTaskDirsMs: 7 * 86_400_000,
+      maxCacheBytes: 10 * 1024 ** 3
     })
   })
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createWriteStream } from 'node:fs'
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises'
+import { copyFile, mkdir, rename, rm, stat, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 
@@ -12,7 +12,7 @@ const SHA256 = /^[0-9a-f]{64}$/
  * content instead of once per host and path).
  */
 export class FileCache {
-  private readonly root: string
+  readonly root: string
 
   constructor (root: string) {
     this.root = root
@@ -23,8 +23,15 @@ export class FileCache {
     return join(this.root, sha256.slice(0, 2), sha256)
   }
 
+  /** A hit marks the file used now: the janitor evicts least recently used files first and never a fresh one. */
   async has (sha256: string): Promise<boolean> {
-    return stat(this.path(sha256)).then(s => s.isFile(), () => false)
+    const path = this.path(sha256)
+    const held = await stat(path).then(s => s.isFile(), () => false)
+    if (held) {
+      const now = new Date()
+      await utimes(path, now, now).catch(() => {})
+    }
+    return held
   }
 
   /**

@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errorMessage } from '../../errors.js'
 import { TAIL_CHARS } from '../../protocols/results/index.js'
 import { findGroupLeadersByEnv, processIdentity, readExitFile } from '../../exec/index.js'
 import { FileCache, safeJoin } from './file-cache.js'
+import { DEFAULT_KEEP_TASK_DIRS_MS, DEFAULT_MAX_CACHE_BYTES, sweep } from './janitor.js'
 import { entryKey } from './journal.js'
 import { Ledger } from './ledger.js'
 import { enforceLogLimit } from './log-limit.js'
@@ -39,6 +41,10 @@ export interface RunnerComponents {
   journal: RunJournal
   /** per log file; past it the oldest half is dropped (default 64 MiB) */
   maxLogBytes?: number
+  /** a finished task's work dir and logs are removed this long after it ended (default 7 days) */
+  keepTaskDirsMs?: number
+  /** the file cache is trimmed to this, least recently used first (default 10 GiB) */
+  maxCacheBytes?: number
   log: Logger
 }
 
@@ -66,6 +72,9 @@ const RESERVATION_TTL_MS = 120_000
 const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024
 const LOG_CHECK_MS = 2_000
 const RUNNING_RECORD_DELAY_MS = 250
+/** disk is swept this often, and soon after a file arrives */
+const SWEEP_MS = 10 * 60_000
+const SWEEP_AFTER_RECEIVE_MS = 5_000
 
 export class Runner implements OfferHandler {
   private readonly c: RunnerComponents
@@ -74,6 +83,9 @@ export class Runner implements OfferHandler {
   private readonly running = new Map<string, Running>()
   private stopping = false
   private readonly logTimer: ReturnType<typeof setInterval>
+  private readonly sweepTimer: ReturnType<typeof setInterval>
+  private sweepPending?: ReturnType<typeof setTimeout>
+  private sweeping?: Promise<void>
 
   constructor (components: RunnerComponents) {
     this.c = components
@@ -81,6 +93,8 @@ export class Runner implements OfferHandler {
     this.cache = new FileCache(join(components.home, 'cache'))
     this.logTimer = setInterval(() => { void this.boundLogs() }, LOG_CHECK_MS)
     this.logTimer.unref()
+    this.sweepTimer = setInterval(() => { void this.sweepDisk() }, SWEEP_MS)
+    this.sweepTimer.unref()
   }
 
   /**
@@ -100,6 +114,8 @@ export class Runner implements OfferHandler {
       out[kind]++
     }
     if (entries.length > 0) this.c.log.info({ component: 'runner', ...out }, 'recovered tasks from the journal')
+    // recovered tasks are in `running` now: their dirs are safe from the first sweep
+    void this.sweepDisk()
     return out
   }
 
@@ -174,7 +190,10 @@ export class Runner implements OfferHandler {
     ttl.unref()
     return {
       reply: { status: 'reserved', numaNode: reserved.reservation.numaNode, missing },
-      receive: async (sha, size, chunks) => { await this.cache.receive(sha, size, chunks) },
+      receive: async (sha, size, chunks) => {
+        await this.cache.receive(sha, size, chunks)
+        this.sweepSoon()
+      },
       abort: (reason) => {
         this.c.log.info({ component: 'runner', task: offer.id, reason }, 'offer abandoned')
         release()
@@ -291,6 +310,41 @@ export class Runner implements OfferHandler {
     this.c.log.info({ component: 'runner', task: run.offer.id, attempt: run.offer.attempt, state: end.state, exitCode: end.exitCode ?? null }, 'task finished')
   }
 
+  /**
+   * Bounds the disk this runner uses (janitor.ts): finished tasks' dirs after keepTaskDirsMs, the
+   * file cache to maxCacheBytes. One sweep at a time; a failure is logged and retried next time.
+   */
+  async sweepDisk (now?: number): Promise<void> {
+    if (this.sweeping != null) return this.sweeping
+    this.sweeping = (async () => {
+      try {
+        const r = await sweep({
+          tasksDir: join(this.c.home, 'tasks'),
+          cacheDir: this.cache.root,
+          keepTaskDirsMs: this.c.keepTaskDirsMs ?? DEFAULT_KEEP_TASK_DIRS_MS,
+          maxCacheBytes: this.c.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES,
+          inUse: () => new Set(this.running.keys()),
+          ...(now != null ? { now } : {})
+        })
+        if (r.taskDirs + r.cacheFiles > 0) this.c.log.info({ component: 'runner', ...r }, 'removed old task dirs and cached files')
+      } catch (err) {
+        this.c.log.warn({ component: 'runner', reason: errorMessage(err) }, 'disk sweep failed; retried at the next one')
+      } finally {
+        this.sweeping = undefined
+      }
+    })()
+    return this.sweeping
+  }
+
+  private sweepSoon (): void {
+    if (this.sweepPending != null || this.stopping) return
+    this.sweepPending = setTimeout(() => {
+      this.sweepPending = undefined
+      void this.sweepDisk()
+    }, SWEEP_AFTER_RECEIVE_MS)
+    this.sweepPending.unref()
+  }
+
   /** Keeps every running task's stored logs under maxLogBytes. */
   private async boundLogs (): Promise<void> {
     const max = this.c.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES
@@ -348,6 +402,7 @@ export class Runner implements OfferHandler {
       const rec = await records.get(taskId)
       if (rec == null || rec.runner !== self) throw new Error('not here')
       const dir = join(home, 'tasks', `${taskId}.${rec.attempt}`)
+      if (!existsSync(dir)) throw new Error(`they were removed with the task's dir (keepTaskDirsMs); \`mesh status ${taskId}\` shows their last lines`)
       yield * readLogs({ stdout: join(dir, 'stdout.log'), stderr: join(dir, 'stderr.log') }, { follow: false, isDone: () => true, signal })
     })()
   }
@@ -367,6 +422,9 @@ export class Runner implements OfferHandler {
   async stop (): Promise<void> {
     this.stopping = true
     clearInterval(this.logTimer)
+    clearInterval(this.sweepTimer)
+    clearTimeout(this.sweepPending)
+    await this.sweeping
     await Promise.all([...this.running.values()].map(async r => r.handle?.cancel('runner stopping')))
     const deadline = Date.now() + 5_000
     while (this.running.size > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
