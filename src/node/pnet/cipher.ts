@@ -19,8 +19,20 @@ export class StreamXor {
 
   /** the XORed bytes in a new buffer: `data` is left as it is */
   update (data: Uint8Array): Uint8Array {
-    const out = new Uint8Array(data.byteLength)
-    sodium.crypto_stream_xor_update(this.live(), out, data)
+    return this.updateAll([data], data.byteLength)
+  }
+
+  /** the XORed bytes of several buffers (`total` bytes in all), one after the other, in one new buffer */
+  updateAll (parts: Iterable<Uint8Array>, total: number): Uint8Array {
+    const state = this.live()
+    // every byte is written below: no need to zero it first
+    const out = Buffer.allocUnsafe(total)
+    let offset = 0
+    for (const part of parts) {
+      sodium.crypto_stream_xor_update(state, out.subarray(offset, offset + part.byteLength), part)
+      offset += part.byteLength
+    }
+    if (offset !== total) throw new Error(`expected ${total} bytes to encrypt, got ${offset}`)
     return out
   }
 

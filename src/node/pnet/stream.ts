@@ -54,7 +54,8 @@ export class PrivateStream extends AbstractMultiaddrConnection {
   sendData (data: Chunks): SendResult {
     // a write racing the close of the connection underneath: nothing can be sent any more
     if (this.outbound.closed) return { sentBytes: data.byteLength, canSendMore: false }
-    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(this.outbound.update(data.subarray())) }
+    // encrypted straight from the list's parts: no concatenated copy first
+    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(this.outbound.updateAll(data, data.byteLength)) }
   }
 
   sendReset (err: Error): void {

@@ -47,6 +47,18 @@ describe('private network (swarm key) cipher', () => {
     }
   })
 
+  it('encrypts a list of parts as one run of the stream', () => {
+    const key = randomBytes(32)
+    const nonce = randomBytes(24)
+    const parts = chunks(randomBytes(100_000), 5000)
+    const whole = new StreamXor(key, nonce).update(concat(parts))
+    const listed = new StreamXor(key, nonce)
+    const a = listed.updateAll(parts.slice(0, 7), parts.slice(0, 7).reduce((n, p) => n + p.byteLength, 0))
+    const b = listed.updateAll(parts.slice(7), parts.slice(7).reduce((n, p) => n + p.byteLength, 0))
+    assert.deepEqual(Uint8Array.from(Buffer.concat([a, b])), Uint8Array.from(whole))
+    assert.throws(() => listed.updateAll([new Uint8Array(3)], 4), /expected 4 bytes/)
+  })
+
   it('decrypts what it encrypted, and leaves its input untouched', () => {
     const key = randomBytes(32)
     const nonce = randomBytes(24)
