@@ -5,6 +5,7 @@ import { MeshError, errorMessage } from '../../errors.js'
 import { pushLocal } from '../../protocols/push/index.js'
 import { FINAL_STATES } from '../../protocols/results/index.js'
 import { formatExclusions, place } from '../placement/index.js'
+import { createFileHashes } from './file-hashes.js'
 import { fileSource, stageFiles } from './files.js'
 import { newTaskId } from './ids.js'
 import { DEFAULT_RETRY_POLICY, backoffMs, mayRetry, placeRetryMs } from './retry.js'
@@ -117,6 +118,8 @@ export class Dispatcher {
   private readonly controller = new AbortController()
   /** jobs not placed yet, for the queue limit */
   private waiting = 0
+  /** a big input pushed again is not read and hashed again while it is unchanged */
+  private readonly hashes = createFileHashes()
 
   constructor (components: DispatcherComponents, init: DispatcherInit = {}) {
     this.c = components
@@ -152,7 +155,7 @@ export class Dispatcher {
       // a bad --target is a usage error now, not a task that sits queued
       request = { ...request, target: { ...request.target, peer: this.resolvePeer(request.target.peer, [this.c.self(), ...this.candidates()]) } }
     }
-    const files = await stageFiles(request.spec.files)
+    const files = await stageFiles(request.spec.files, this.hashes)
     const id = newTaskId()
     const submittedAt = new Date().toISOString()
     const job: Job = { id, request, files, submittedAt, deadline: Date.now() + request.waitMs, controller: new AbortController(), placed: Promise.resolve([]) }

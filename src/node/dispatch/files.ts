@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { MeshError, errorMessage } from '../../errors.js'
+import { createFileHashes } from './file-hashes.js'
+import type { FileHashes } from './file-hashes.js'
 import type { OfferedFile } from '../../protocols/push/index.js'
 
 export interface StagedFile extends OfferedFile {
@@ -11,14 +12,13 @@ export interface StagedFile extends OfferedFile {
 }
 
 /** Hashes every file of a task once, at submit; the manifest travels, the bytes only on demand. */
-export async function stageFiles (files: Array<{ src: string, dest: string }>, baseDir = process.cwd()): Promise<StagedFile[]> {
+export async function stageFiles (files: Array<{ src: string, dest: string }>, hashes: FileHashes = createFileHashes(), baseDir = process.cwd()): Promise<StagedFile[]> {
   return Promise.all(files.map(async f => {
     const src = resolve(baseDir, f.src)
     const st = await stat(src).catch((err: unknown) => { throw new MeshError(`task file entry ${f.src}: ${errorMessage(err)}`, 2) })
     if (!st.isFile()) throw new MeshError(`task file entry ${f.src}: not a regular file`, 2)
-    const hash = createHash('sha256')
-    for await (const chunk of createReadStream(src)) hash.update(chunk as Buffer)
-    return { src, dest: f.dest, sha256: hash.digest('hex'), size: st.size, mode: st.mode & 0o777 }
+    const { sha256, size, mode } = await hashes.hash(src).catch((err: unknown) => { throw new MeshError(`task file entry ${f.src}: ${errorMessage(err)}`, 2) })
+    return { src, dest: f.dest, sha256, size, mode }
   }))
 }
 
