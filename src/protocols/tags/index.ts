@@ -4,7 +4,7 @@
  * without having heard their heartbeats yet.
  *
  *   start ─▶ provide(all tags) ─▶ again at +0.5 s, +3 s, +10 s (the routing table is filling)
- *                              └▶ every 60 s (heals partitions; kad-dht also reprovides)
+ *                              └▶ every 5 min ± 20 % (heals partitions; kad-dht also reprovides)
  *   findPeers(tag) ─▶ findProviders(key) ─▶ deduped [{ peerId, addresses }]
  */
 import { TagAdvertiser } from './tags.js'

@@ -1,5 +1,5 @@
 import { anySignal } from 'any-signal'
-import { EARLY_PROVIDE_DELAYS_MS, FIND_TIMEOUT_MS, MAX_PROVIDERS, PROVIDE_INTERVAL_MS, PROVIDE_TIMEOUT_MS } from './constants.js'
+import { EARLY_PROVIDE_DELAYS_MS, FIND_TIMEOUT_MS, MAX_PROVIDERS, PROVIDE_INTERVAL_MS, PROVIDE_JITTER, PROVIDE_TIMEOUT_MS } from './constants.js'
 import { tagKey } from './key.js'
 import type { TagHolder, Tags, TagsComponents, TagsInit } from './index.js'
 
@@ -19,9 +19,7 @@ export class TagAdvertiser implements Tags {
     if (this.controller != null) return
     this.controller = new AbortController()
     for (const delay of [0, ...EARLY_PROVIDE_DELAYS_MS]) this.schedule(delay)
-    const interval = setInterval(() => { void this.provideAll() }, this.init.provideIntervalMs ?? PROVIDE_INTERVAL_MS)
-    interval.unref()
-    this.timers.add(interval)
+    this.schedule(this.nextInterval(), true)
   }
 
   async stop (): Promise<void> {
@@ -57,13 +55,20 @@ export class TagAdvertiser implements Tags {
     return [...found.values()]
   }
 
-  private schedule (delay: number): void {
+  /** `periodic`: after this walk, the next one is scheduled */
+  private schedule (delay: number, periodic = false): void {
     const t = setTimeout(() => {
       this.timers.delete(t)
+      if (periodic && this.controller != null) this.schedule(this.nextInterval(), true)
       void this.provideAll()
     }, delay)
     t.unref()
     this.timers.add(t)
+  }
+
+  private nextInterval (): number {
+    const base = this.init.provideIntervalMs ?? PROVIDE_INTERVAL_MS
+    return Math.round(base * (1 + PROVIDE_JITTER * (2 * Math.random() - 1)))
   }
 
   private async provideAll (): Promise<void> {
