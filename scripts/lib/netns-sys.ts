@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import { alive } from './proc.js'
 
 /** every name a lab creates (namespaces, links) starts with this */
@@ -137,6 +137,32 @@ export function usedNames (): Set<string> {
     if (n != null && n !== '') names.add(n)
   }
   return names
+}
+
+// ---------------------------------------------------------------------------------------------
+// the kernel's neighbour (ARP) table
+
+const NEIGH = '/proc/sys/net/ipv4/neigh/default'
+
+/**
+ * The ARP table is one for every namespace of the machine, capped at gc_thresh3 entries (1,024 by
+ * default). A lab of N hosts on one bridge fills about N × (N − 1) of them: at 50 hosts, past the
+ * cap, new neighbours were never resolved and some hosts stayed alone with their SYNs unanswered
+ * ("neighbor table overflow!" in dmesg). Raised to fit the lab, never lowered (an upper bound only).
+ */
+export function fitNeighbourTable (hosts: number): void {
+  const need = (hosts + 2) * (hosts + 2)
+  // the hard cap first, so the soft limit never exceeds it
+  for (const [name, want] of [['gc_thresh3', 2 * need], ['gc_thresh2', need]] as const) {
+    const path = `${NEIGH}/${name}`
+    try {
+      const now = Number(readFileSync(path, 'utf8').trim())
+      if (Number.isFinite(now) && now >= want) continue
+      writeFileSync(path, `${want}\n`)
+    } catch (err) {
+      throw new NetLabError(`a lab of ${hosts} hosts needs net.ipv4.neigh.default.${name} ≥ ${want} (its hosts would lose each other otherwise), and it could not be raised: ${(err as Error).message}`)
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import { join, resolve } from 'node:path'
 import { MESH_MAIN, NODE, alive, run } from './proc.js'
 import { cmdline } from './procfs.js'
 import {
-  NETLAB_PREFIX, NetLabError, allPids, environ, hostIp, ip, netnsProblem, nsPids, sleepSync, subnetProblem, usedNames, waitAllGone
+  NETLAB_PREFIX, NetLabError, allPids, environ, fitNeighbourTable, hostIp, ip, netnsProblem, nsPids, sleepSync, subnetProblem, usedNames, waitAllGone
 } from './netns-sys.js'
 import type { Reaper } from './proc.js'
 import type { NodeInfo } from '../../src/node/views.js'
@@ -209,6 +209,7 @@ export function createLab (opts: CreateLabOptions): NetLabState {
   writeNetState(state)
   register(state)
 
+  fitNeighbourTable(opts.hosts)
   ip(['link', 'add', state.bridge, 'type', 'bridge'])
   ip(['link', 'set', state.bridge, 'up'])
   for (const h of state.hosts) {
