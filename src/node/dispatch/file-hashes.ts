@@ -70,12 +70,9 @@ export function createFileHashes (init: FileHashesInit = {}): FileHashes {
       const sha256 = digest.digest('hex')
       const after = await stat(path, { bigint: true })
       const result = { sha256, size: Number(before.size), mode: Number(before.mode & 0o777n) }
-      // changed while read, or too recently to trust its timestamps: use this hash once, keep none
-      if (identityOf(after) !== identity || startedNs - after.ctimeNs < settleNs) {
-        entries.delete(path)
-        return result
-      }
       entries.delete(path)
+      // changed while read, or too recently to trust its timestamps: use this hash once, keep none
+      if (identityOf(after) !== identity || startedNs - after.ctimeNs < settleNs) return result
       entries.set(path, { ...result, identity })
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string)
       return result

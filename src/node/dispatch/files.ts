@@ -15,9 +15,10 @@ export interface StagedFile extends OfferedFile {
 export async function stageFiles (files: Array<{ src: string, dest: string }>, hashes: FileHashes = createFileHashes(), baseDir = process.cwd()): Promise<StagedFile[]> {
   return Promise.all(files.map(async f => {
     const src = resolve(baseDir, f.src)
-    const st = await stat(src).catch((err: unknown) => { throw new MeshError(`task file entry ${f.src}: ${errorMessage(err)}`, 2) })
+    const named = (err: unknown): never => { throw new MeshError(`task file entry ${f.src}: ${errorMessage(err)}`, 2) }
+    const st = await stat(src).catch(named)
     if (!st.isFile()) throw new MeshError(`task file entry ${f.src}: not a regular file`, 2)
-    const { sha256, size, mode } = await hashes.hash(src).catch((err: unknown) => { throw new MeshError(`task file entry ${f.src}: ${errorMessage(err)}`, 2) })
+    const { sha256, size, mode } = await hashes.hash(src).catch(named)
     return { src, dest: f.dest, sha256, size, mode }
   }))
 }
