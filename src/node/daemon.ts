@@ -7,6 +7,7 @@ import { createExecutor, selectExecutor } from '../exec/index.js'
 import { cancel as cancelProtocol } from '../protocols/cancel/index.js'
 import { heartbeat } from '../protocols/heartbeat/index.js'
 import { logs as logsProtocol } from '../protocols/logs/index.js'
+import { fileProtocol } from '../protocols/file/index.js'
 import { push as pushProtocol } from '../protocols/push/index.js'
 import { recordChecker, results as resultsTopic } from '../protocols/results/index.js'
 import { sync as syncProtocol } from '../protocols/sync/index.js'
@@ -48,6 +49,7 @@ import type { NodeInfo, PeerEntry } from './views.js'
 import type { Cancel, CancelReply } from '../protocols/cancel/index.js'
 import type { Heartbeat } from '../protocols/heartbeat/index.js'
 import type { Logs } from '../protocols/logs/index.js'
+import type { FileProtocol } from '../protocols/file/index.js'
 import type { Push } from '../protocols/push/index.js'
 import type { Results, TaskRecord } from '../protocols/results/index.js'
 import type { LogChunk } from './runner/log-reader.js'
@@ -416,7 +418,7 @@ export class Daemon {
     this.connector?.stop()
     await step('dispatcher', async () => this.parts?.dispatcher.stop())
     await step('runner', async () => this.parts?.runner.stop())
-    for (const p of [this.parts?.push, this.parts?.logs, this.parts?.cancel]) await step('protocol', async () => p?.stop())
+    for (const p of [this.parts?.push, this.parts?.file, this.parts?.logs, this.parts?.cancel]) await step('protocol', async () => p?.stop())
     await step('sync', async () => this.syncService?.stop())
     this.parts?.results.stop()
     await step('liveness', async () => this.liveness?.stop())
@@ -524,7 +526,13 @@ export class Daemon {
       maxCacheBytes: config.maxCacheBytes,
       log
     })
-    const push = pushProtocol({ handler: runner, auth: membership.auth })({ node, log })
+    // runners pass staged files on to each other; only members read them
+    const file = fileProtocol({ files: { open: async (sha, from) => membership.isMember(from) == null ? runner.openFile(sha) : undefined } })({ node, log })
+    const push = pushProtocol({
+      handler: runner,
+      auth: membership.auth,
+      fetch: (peer, sha, size, signal) => file.fetch(peerIdFromString(peer), sha, size, signal)
+    })({ node, log })
     // only members read task output
     const logs = logsProtocol({ provider: (id, follow, signal, from) => membership.isMember(from) == null ? runner.logs(id, follow, signal) : undefined })({ node, log })
     const dispatcher = new Dispatcher({
@@ -554,9 +562,10 @@ export class Daemon {
         return runner.cancel(id)
       }
     })({ node, log })
-    this.parts = { records, results, runner, dispatcher, push, logs, cancel }
+    this.parts = { records, results, runner, dispatcher, push, file, logs, cancel }
     // before offers are taken: adopted tasks hold their capacity again
     await runner.recover()
+    await file.start()
     await push.start()
     await logs.start()
     await cancel.start()
@@ -628,6 +637,7 @@ export interface TaskParts {
   runner: Runner
   dispatcher: Dispatcher
   push: Push
+  file: FileProtocol
   logs: Logs
   cancel: Cancel
 }

@@ -4,7 +4,8 @@
  * the result. status, logs and cancel work from a node that did not dispatch.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -176,6 +177,27 @@ describe('dispatch across three daemons', () => {
     assert.equal(second.stdout, first.stdout)
     const sent = [...a.stderr().matchAll(/"sentFiles":(\d+)/g)].map(m => Number(m[1]))
     assert.deepEqual(sent.slice(-2), [1, 0])
+  })
+
+  it('--all spreads a staged file runner to runner: the dispatcher sends it once, the other runner fetches it from a peer', async () => {
+    const payload = join(dir, 'spread.bin')
+    await writeFile(payload, randomBytes(3 * 1024 * 1024))
+    const want = createHash('sha256').update(await readFile(payload)).digest('hex')
+    const file = await task('spread.json', {
+      command: ['sh', '-c', 'sha256sum spread.bin | cut -c1-64'],
+      files: [{ src: 'spread.bin', dest: 'spread.bin' }]
+    })
+    const before = a.stderr().length
+    const r = await a.cli(['push', '--all', file])
+    assert.equal(r.code, 0, r.stderr)
+    const lines = r.stdout.trim().split('\n')
+    assert.equal(lines.length, 3, r.stdout)
+    for (const line of lines) assert.match(line, new RegExp(`${want}$`))
+    // a runs its own child from the file on disk; of b and c, one gets the dispatcher's bytes and
+    // the other fetches from it (one upload per source: the second waits for the first to hold it)
+    const placed = [...a.stderr().slice(before).matchAll(/"peer":"(\w+)".*"sentFiles":(\d+),"fetchedFiles":(\d+)/g)]
+      .filter(m => m[1] !== a.id).map(m => ({ sent: Number(m[2]), fetched: Number(m[3]) })).sort((x, y) => y.sent - x.sent)
+    assert.deepEqual(placed, [{ sent: 1, fetched: 0 }, { sent: 0, fetched: 1 }])
   })
 
   it('a task file cannot escape its work dir', async () => {

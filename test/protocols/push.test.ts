@@ -10,7 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createMeshLibp2p } from '../../src/node/libp2p.js'
 import { silentLogger } from '../../src/node/logger.js'
 import { unsignedAuth } from '../../src/node/membership/index.js'
-import { push } from '../../src/protocols/push/index.js'
+import { push, selfSupply } from '../../src/protocols/push/index.js'
 import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
 import type { OfferSession, TaskOffer } from '../../src/protocols/push/index.js'
@@ -41,7 +41,7 @@ describe('push protocol over real libp2p', () => {
 
   it('a runner that refuses 70 offers still accepts the next one', async () => {
     const session = (reply: OfferSession['reply']): OfferSession => ({
-      reply, receive: async () => {}, commit: async () => ({ status: 'accepted', numaNode: 0 }), abort: () => {}
+      reply, receive: async () => {}, commit: async () => ({ status: 'accepted', numaNode: 0 }), abort: () => {}, extend: () => {}
     })
     const handler = { open: async () => full ? session({ status: 'rejected', reason: 'full' }) : session({ status: 'reserved', numaNode: 0, missing: [] }) }
     const serving = push({ handler, auth: unsignedAuth() })({ node: runner, log })
@@ -50,13 +50,13 @@ describe('push protocol over real libp2p', () => {
     await dispatcher.dial(runner.getMultiaddrs()[0]!)
     const me = dispatcher.peerId.toString()
     for (let i = 0; i < 70; i++) {
-      const r = await client.push(runner.peerId, offer(`t${i}`, me), () => (async function * () {})(), {})
+      const r = await client.push(runner.peerId, offer(`t${i}`, me), selfSupply(() => (async function * () {})()), {})
       assert.equal(r.status, 'rejected', JSON.stringify(r))
       assert.equal((r as { reason: string }).reason, 'full')
     }
     full = false
-    const ok = await client.push(runner.peerId, offer('last', me), () => (async function * () {})(), {})
-    assert.deepEqual(ok, { status: 'accepted', numaNode: 0, sentFiles: 0 })
+    const ok = await client.push(runner.peerId, offer('last', me), selfSupply(() => (async function * () {})()), {})
+    assert.deepEqual(ok, { status: 'accepted', numaNode: 0, sentFiles: 0, fetchedFiles: 0 })
     await serving.stop()
   })
 
@@ -80,7 +80,8 @@ describe('push protocol over real libp2p', () => {
           got = { hash: hash.digest('hex'), bytes }
         },
         commit: async () => ({ status: 'accepted', numaNode: 0 }),
-        abort: () => {}
+        abort: () => {},
+        extend: () => {}
       })
     }
     const serving = push({ handler, auth: unsignedAuth() })({ node: runner, log })
@@ -92,8 +93,8 @@ describe('push protocol over real libp2p', () => {
     const source = (): AsyncIterable<Uint8Array> => (async function * () {
       for (let i = 0; i < file.byteLength; i += 4 * 1024 * 1024) yield file.subarray(i, i + 4 * 1024 * 1024)
     })()
-    const r = await client.push(runner.peerId, o, source, {})
-    assert.deepEqual(r, { status: 'accepted', numaNode: 0, sentFiles: 1 })
+    const r = await client.push(runner.peerId, o, selfSupply(source), {})
+    assert.deepEqual(r, { status: 'accepted', numaNode: 0, sentFiles: 1, fetchedFiles: 0 })
     assert.deepEqual(got, { hash: sha256, bytes: file.byteLength })
     await serving.stop()
   })

@@ -6,7 +6,8 @@ import { pushLocal } from '../../protocols/push/index.js'
 import { FINAL_STATES } from '../../protocols/results/index.js'
 import { formatExclusions, place } from '../placement/index.js'
 import { createFileHashes } from './file-hashes.js'
-import { fileSource, stageFiles } from './files.js'
+import { createFileSupply } from './file-supply.js'
+import { stageFiles } from './files.js'
 import { newTaskId } from './ids.js'
 import { DEFAULT_RETRY_POLICY, backoffMs, mayRetry, placeRetryMs } from './retry.js'
 import { Track } from './track.js'
@@ -14,7 +15,7 @@ import type { StagedFile } from './files.js'
 import type { RetryPolicy } from './retry.js'
 import type { TrackState } from './track.js'
 import type { Logs } from '../../protocols/logs/index.js'
-import type { OfferAuth, OfferHandler, Push, TaskOffer } from '../../protocols/push/index.js'
+import type { FileSupply, OfferAuth, OfferHandler, Push, TaskOffer } from '../../protocols/push/index.js'
 import type { TaskRecord } from '../../protocols/results/index.js'
 import type { Logger } from '../logger.js'
 import type { PeerTableApi } from '../peer-table/index.js'
@@ -105,6 +106,8 @@ interface Job extends Omit<QueuedJob, 'tracks'> {
   /** set once placement succeeded: from then on cancelling means asking the runners */
   tracks?: Track[]
   controller: AbortController
+  /** who holds the job's files: every push of the job (--all children, retries) shares it */
+  supply?: FileSupply
 }
 
 const DEFAULT_MAX_QUEUED = 10_000
@@ -453,13 +456,13 @@ export class Dispatcher {
   private async pushTo (job: Job, id: string, attempt: number, choice: Choice, candidates: Candidate[], rejections: string[]): Promise<{ placement?: Placement, uncertain: boolean }> {
     await this.offering(job, id, attempt)
     const offer = this.offer(job, id, attempt, choice)
-    const source = fileSource(job.files)
+    job.supply ??= createFileSupply({ files: job.files, self: this.c.peerId })
     const reply = choice.peerId === this.c.peerId
-      ? await pushLocal(this.c.local, this.c.auth, offer, source, this.c.peerId)
-      : await this.c.push.push(peerIdFromString(choice.peerId), offer, source, { signal: AbortSignal.any([this.controller.signal, job.controller.signal]) })
+      ? await pushLocal(this.c.local, this.c.auth, offer, job.supply, this.c.peerId)
+      : await this.c.push.push(peerIdFromString(choice.peerId), offer, job.supply, { signal: AbortSignal.any([this.controller.signal, job.controller.signal]) })
     const runnerName = candidates.find(x => x.peerId === choice.peerId)?.name ?? choice.peerId
     if (reply.status === 'accepted') {
-      this.c.log.info({ component: 'dispatch', task: id, attempt, peer: choice.peerId, numa: reply.numaNode, sentFiles: reply.sentFiles }, 'task placed')
+      this.c.log.info({ component: 'dispatch', task: id, attempt, peer: choice.peerId, numa: reply.numaNode, sentFiles: reply.sentFiles, fetchedFiles: reply.fetchedFiles ?? 0 }, 'task placed')
       return { placement: { id, runner: choice.peerId, runnerName, numaNode: reply.numaNode, attempt }, uncertain: false }
     }
     rejections.push(`${runnerName}: ${reply.reason}`)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { constants as fsConstants, createWriteStream } from 'node:fs'
+import { constants as fsConstants, createReadStream, createWriteStream } from 'node:fs'
 import { copyFile, mkdir, rename, rm, stat, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -32,6 +32,19 @@ export class FileCache {
       await utimes(path, now, now).catch(() => {})
     }
     return held
+  }
+
+  /**
+   * A held file for a peer to read (the file protocol): only whole, verified files are in the
+   * cache, never a transfer in progress. Marks it used, as has() does.
+   */
+  async open (sha256: string): Promise<{ size: number, read: () => AsyncIterable<Uint8Array> } | undefined> {
+    const path = this.path(sha256)
+    const st = await stat(path).catch(() => undefined)
+    if (st == null || !st.isFile()) return undefined
+    const now = new Date()
+    await utimes(path, now, now).catch(() => {})
+    return { size: st.size, read: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Uint8Array> }
   }
 
   /**

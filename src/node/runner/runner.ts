@@ -161,7 +161,8 @@ export class Runner implements OfferHandler {
       reply: { status: 'rejected', reason },
       receive: async () => { throw new Error(reason) },
       commit: async () => ({ status: 'rejected', reason }),
-      abort: () => {}
+      abort: () => {},
+      extend: () => {}
     })
     if (this.stopping) return reject('runner is stopping')
     if (from !== offer.dispatcher) return reject(`offer from ${from} claims dispatcher ${offer.dispatcher}`)
@@ -186,10 +187,16 @@ export class Runner implements OfferHandler {
       this.ledger.release(key)
       this.c.capacityChanged()
     }
+    // counted from the dispatcher's last sign of work (a file chunk, a notice that it awaits a
+    // source), so a big input on a slow link does not outlive its reservation
     const ttl = setTimeout(release, RESERVATION_TTL_MS)
     ttl.unref()
+    const extend = (): void => {
+      if (!settled) ttl.refresh()
+    }
     return {
       reply: { status: 'reserved', numaNode: reserved.reservation.numaNode, missing },
+      extend,
       receive: async (sha, size, chunks) => {
         await this.cache.receive(sha, size, chunks)
         this.sweepSoon()
@@ -377,6 +384,11 @@ export class Runner implements OfferHandler {
       updatedAt: Date.now(),
       ...part
     }
+  }
+
+  /** A whole file of the cache, for a peer to fetch (the file protocol). */
+  async openFile (sha256: string): Promise<{ size: number, read: () => AsyncIterable<Uint8Array> } | undefined> {
+    return this.cache.open(sha256)
   }
 
   /** This node as a placement candidate, with its capacity as the ledger sees it now. */

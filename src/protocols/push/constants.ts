@@ -1,11 +1,22 @@
-export const PUSH_PROTOCOL = '/mesh/push/1.0.0'
+/**
+ * 1.1.0: each missing file is announced by a header naming its source (the dispatcher's bytes or a
+ * peer that holds it) and answered with a result. 1.0.0: the dispatcher sends every missing file
+ * itself; still spoken, so a mesh can be upgraded one machine at a time.
+ */
+export const PUSH_PROTOCOL = '/mesh/push/1.1.0'
+export const PUSH_PROTOCOL_1_0 = '/mesh/push/1.0.0'
 /** a task offer carries the spec (env, argv) and the file manifest, never file bytes */
 export const MAX_OFFER_BYTES = 256 * 1024
-/** file bytes travel in frames of at most this size */
-export const FILE_CHUNK_BYTES = 1024 * 1024
 export const PUSH_TIMEOUT_MS = 15_000
-/** per file chunk: a stalled transfer is abandoned after this */
-export const CHUNK_TIMEOUT_MS = 30_000
 export const MAX_INBOUND_PUSH_STREAMS = 64
 /** concurrent offers from one peer, over all its connections (each may hold a 1 MiB frame) */
 export const MAX_PUSH_STREAMS_PER_PEER = 16
+/** while the dispatcher waits for a free source of a file, it tells the runner this often */
+export const SOURCE_WAIT_NOTICE_MS = 5_000
+/**
+ * A runner reports each file it fetched from a peer within this long, at the least (more for a big
+ * file: the slowest rate assumed is MIN_RELAY_BYTES_PER_S); its own per-chunk deadline fires first
+ */
+export const MIN_RELAY_BYTES_PER_S = 64 * 1024
+/** headers a runner accepts per missing file: one source, a fallback, and a few waiting notices in between are fine */
+export const MAX_HEADERS_PER_FILE = 1000

@@ -149,3 +149,35 @@ export function createValidators (): Validators {
 export function fromPeer<T extends OfferReply | FinalReply> (reply: T): T {
   return reply.status === 'rejected' ? { ...reply, reason: oneLine(reply.reason) } : reply
 }
+
+/**
+ * 1.1.0, dispatcher → runner, before each missing file: where it comes from (`from` null: its bytes
+ * follow on this stream; else the peer id to fetch it from), or a notice that a source is awaited.
+ */
+export type FileHeader =
+  | { sha256: string, from: string | null }
+  | { waiting: true }
+
+/** 1.1.0, runner → dispatcher, after each file: held now, or why not (a peer source failed). */
+export interface FileResult {
+  sha256: string
+  ok: boolean
+  reason?: string
+}
+
+const SHA256 = /^[0-9a-f]{64}$/
+const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,128}$/
+
+export function isFileHeader (v: unknown): v is FileHeader {
+  const h = v as { sha256?: unknown, from?: unknown, waiting?: unknown } | null
+  if (typeof h !== 'object' || h === null) return false
+  if (h.waiting === true) return Object.keys(h).length === 1
+  return Object.keys(h).length === 2 && typeof h.sha256 === 'string' && SHA256.test(h.sha256) &&
+    (h.from === null || (typeof h.from === 'string' && PEER_ID.test(h.from)))
+}
+
+export function isFileResult (v: unknown): v is FileResult {
+  const r = v as { sha256?: unknown, ok?: unknown, reason?: unknown } | null
+  return typeof r === 'object' && r !== null && typeof r.sha256 === 'string' && SHA256.test(r.sha256) && typeof r.ok === 'boolean' &&
+    (r.reason === undefined || (typeof r.reason === 'string' && r.reason.length <= 2048))
+}

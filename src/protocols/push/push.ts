@@ -1,11 +1,14 @@
 import { anySignal } from 'any-signal'
 import { errorMessage } from '../../errors.js'
-import { frames } from '../frames.js'
-import { CHUNK_TIMEOUT_MS, FILE_CHUNK_BYTES, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, PUSH_PROTOCOL, PUSH_TIMEOUT_MS } from './constants.js'
+import { ProtocolError, frames } from '../frames.js'
+import { oneLine } from '../peer-text.js'
+import { FILE_CHUNK_BYTES } from '../file/constants.js'
+import { receiveFile, sendFile } from '../file/transfer.js'
+import { MAX_HEADERS_PER_FILE, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOL_1_0, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
-import { createValidators, fromPeer, isOfferFrame } from './messages.js'
-import type { TaskOffer, Validators } from './messages.js'
-import type { FileSource, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
+import { createValidators, fromPeer, isFileHeader, isFileResult, isOfferFrame } from './messages.js'
+import type { OfferedFile, TaskOffer, Validators } from './messages.js'
+import type { FileLease, FileSupply, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
 import type { Frames } from '../frames.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
@@ -24,22 +27,25 @@ export class PushService implements Push {
 
   async start (): Promise<void> {
     if (this.started) return
-    await this.components.node.handle(PUSH_PROTOCOL, limitPerPeer(MAX_PUSH_STREAMS_PER_PEER, this.onStream), { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
+    // one limit for both versions: a peer cannot double its share by speaking both
+    const handler = limitPerPeer(MAX_PUSH_STREAMS_PER_PEER, this.onStream)
+    await this.components.node.handle([PUSH_PROTOCOL, PUSH_PROTOCOL_1_0], handler, { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
     this.started = true
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
-    await this.components.node.unhandle(PUSH_PROTOCOL)
+    await this.components.node.unhandle([PUSH_PROTOCOL, PUSH_PROTOCOL_1_0])
     this.started = false
   }
 
-  async push (peer: PeerId, offer: TaskOffer, files: FileSource, options: { signal?: AbortSignal }): Promise<PushOutcome> {
+  async push (peer: PeerId, offer: TaskOffer, files: FileSupply, options: { signal?: AbortSignal }): Promise<PushOutcome> {
     const signal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
+    const runner = peer.toString()
     let stream: Stream | undefined
     let committing = false
     try {
-      stream = await this.components.node.dialProtocol(peer, PUSH_PROTOCOL, { signal })
+      stream = await this.components.node.dialProtocol(peer, [PUSH_PROTOCOL, PUSH_PROTOCOL_1_0], { signal })
       const f = frames(stream, MAX_OFFER_BYTES)
       const body = new TextEncoder().encode(JSON.stringify(offer))
       const { auth, cert } = await this.init.auth.sign(body, offer)
@@ -48,26 +54,78 @@ export class PushService implements Push {
       // outcome unknown (only a clean rejection below is certain)
       committing = true
       const reply = await f.readJson(this.validators.offerReply, 'offer reply', { signal })
+      signal.clear()
       if (reply.status === 'rejected') {
         committing = false
         // close our side too: a stream left open counts against the per-protocol stream limit
-        await stream.close({ signal })
+        await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
         return { ...fromPeer(reply), sentFiles: 0 }
       }
+      for (const file of offer.files) {
+        if (!reply.missing.includes(file.sha256)) files.held(file.sha256, runner)
+      }
+      let sentFiles = 0
       for (const sha of reply.missing) {
         const file = offer.files.find(x => x.sha256 === sha)
         if (file == null) throw new Error(`runner asked for a file not in the offer (${sha.slice(0, 12)}…)`)
-        await sendFile(f, files(sha), options.signal)
+        if (stream.protocol === PUSH_PROTOCOL_1_0) {
+          await sendFile(f, files.read(sha), options.signal)
+          sentFiles++
+        } else if (await this.supply(f, runner, file, files, options.signal)) {
+          sentFiles++
+        }
       }
       const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
       const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
-      await stream.close({ signal })
-      return { ...fromPeer(final), sentFiles: reply.missing.length }
+      await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
+      return { ...fromPeer(final), sentFiles, fetchedFiles: reply.missing.length - sentFiles }
     } catch (err) {
       stream?.abort(err instanceof Error ? err : new Error(String(err)))
-      return { status: 'rejected', reason: `push to ${peer.toString()} failed: ${errorMessage(err)}`, sentFiles: 0, ...(committing ? { uncertain: true } : {}) }
+      return { status: 'rejected', reason: `push to ${runner} failed: ${errorMessage(err)}`, sentFiles: 0, ...(committing ? { uncertain: true } : {}) }
     } finally {
       signal.clear()
+    }
+  }
+
+  /**
+   * Gets one file to the runner (1.1.0): from a peer that holds it when one is free, else from our
+   * own bytes; a peer source that fails is replaced by the next. True when we sent the bytes.
+   */
+  private async supply (f: Frames, runner: string, file: OfferedFile, files: FileSupply, signal?: AbortSignal): Promise<boolean> {
+    for (;;) {
+      const lease = await this.acquire(f, runner, file.sha256, files, signal)
+      let ok = false
+      try {
+        await f.writeJson({ sha256: file.sha256, from: lease.from }, { signal: AbortSignal.timeout(this.timeoutMs) })
+        if (lease.from == null) await sendFile(f, files.read(file.sha256), signal)
+        const deadline = anySignal([signal, AbortSignal.timeout(this.timeoutMs + 1000 * Math.ceil(file.size / MIN_RELAY_BYTES_PER_S))])
+        const result = await f.readJson(isFileResult, 'file result', { signal: deadline }).finally(() => { deadline.clear() })
+        if (result.sha256 !== file.sha256) throw new Error(`runner answered for ${result.sha256.slice(0, 12)}…, not ${file.sha256.slice(0, 12)}…`)
+        ok = result.ok
+        if (ok) return lease.from == null
+        if (lease.from == null) throw new Error(`runner could not keep ${file.dest}: ${oneLine(result.reason ?? 'no reason given')}`)
+        this.components.log.info({ component: 'push', peer: runner, file: file.sha256.slice(0, 12), from: lease.from, reason: oneLine(result.reason ?? '') }, 'runner could not fetch a file from a peer; trying another source')
+      } finally {
+        lease.release(ok)
+      }
+    }
+  }
+
+  /** Waits for a source, telling the runner every SOURCE_WAIT_NOTICE_MS that we still work on its offer. */
+  private async acquire (f: Frames, runner: string, sha256: string, files: FileSupply, signal?: AbortSignal): Promise<FileLease> {
+    const waiting = files.acquire(sha256, runner, signal != null ? { signal } : {})
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const notice = new Promise<'notice'>(resolve => { timer = setTimeout(() => { resolve('notice') }, SOURCE_WAIT_NOTICE_MS) })
+      const got = await Promise.race([waiting, notice]).finally(() => { clearTimeout(timer) })
+      if (got !== 'notice') return got
+      try {
+        await f.writeJson({ waiting: true }, { signal: AbortSignal.timeout(this.timeoutMs) })
+      } catch (err) {
+        // the lease may still come: hand it back rather than hold a source nobody uses
+        void waiting.then(lease => { lease.release(false) }, () => {})
+        throw err
+      }
     }
   }
 
@@ -90,10 +148,14 @@ export class PushService implements Push {
         await stream.close()
         return
       }
-      for (const sha of session.reply.missing) {
-        const file = offer?.files.find(x => x.sha256 === sha)
-        if (file == null) throw new Error('asked for a file not in the offer')
-        await session.receive(sha, file.size, receiveFile(f, file.size))
+      if (stream.protocol === PUSH_PROTOCOL_1_0) {
+        for (const sha of session.reply.missing) {
+          const file = offer?.files.find(x => x.sha256 === sha)
+          if (file == null) throw new Error('asked for a file not in the offer')
+          await session.receive(sha, file.size, extending(session, receiveFile(f, file.size)))
+        }
+      } else {
+        await this.receiveAll(f, offer?.files ?? [], session)
       }
       const final = await session.commit()
       session = undefined
@@ -105,24 +167,53 @@ export class PushService implements Push {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     }
   }
-}
 
-async function sendFile (f: Frames, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
-  for await (const chunk of chunks) {
-    for (let off = 0; off < chunk.byteLength; off += FILE_CHUNK_BYTES) {
-      const part = chunk.subarray(off, off + FILE_CHUNK_BYTES)
-      const s = anySignal([signal, AbortSignal.timeout(CHUNK_TIMEOUT_MS)])
-      try { await f.writeBytes(part, { signal: s }) } finally { s.clear() }
+  /**
+   * 1.1.0: every missing file arrives after a header naming its source; each is answered with a
+   * result. A file whose peer source fails is reported and awaited again (the dispatcher falls back).
+   */
+  private async receiveAll (f: Frames, offered: OfferedFile[], session: OfferSession): Promise<void> {
+    if (session.reply.status !== 'reserved') return
+    const pending = new Set(session.reply.missing)
+    const maxHeaders = MAX_HEADERS_PER_FILE * pending.size
+    for (let headers = 0; pending.size > 0; headers++) {
+      if (headers >= maxHeaders) throw new ProtocolError(`more than ${maxHeaders} file headers for ${session.reply.missing.length} files`)
+      const header = await f.readJson(isFileHeader, 'file header', { signal: AbortSignal.timeout(this.timeoutMs + SOURCE_WAIT_NOTICE_MS) })
+      session.extend()
+      if ('waiting' in header) continue
+      const file = offered.find(x => x.sha256 === header.sha256)
+      if (file == null || !pending.has(header.sha256)) throw new ProtocolError(`file header for ${header.sha256.slice(0, 12)}…, which is not missing here`)
+      if (header.from == null) {
+        await session.receive(file.sha256, file.size, extending(session, receiveFile(f, file.size)))
+      } else {
+        const reason = await this.fetchFrom(header.from, file, session)
+        if (reason != null) {
+          await f.writeJson({ sha256: file.sha256, ok: false, reason }, { signal: AbortSignal.timeout(this.timeoutMs) })
+          continue
+        }
+      }
+      pending.delete(file.sha256)
+      await f.writeJson({ sha256: file.sha256, ok: true }, { signal: AbortSignal.timeout(this.timeoutMs) })
+    }
+  }
+
+  /** Fetches a file from a peer into the runner's cache; why not, or undefined when it is held now. */
+  private async fetchFrom (from: string, file: OfferedFile, session: OfferSession): Promise<string | undefined> {
+    const fetch = this.init.fetch
+    if (fetch == null) return 'this runner does not fetch from peers'
+    try {
+      await session.receive(file.sha256, file.size, extending(session, fetch(from, file.sha256, file.size)))
+      return undefined
+    } catch (err) {
+      return errorMessage(err)
     }
   }
 }
 
-async function * receiveFile (f: Frames, size: number): AsyncGenerator<Uint8Array> {
-  let received = 0
-  while (received < size) {
-    const chunk = await f.readBytes({ signal: AbortSignal.timeout(CHUNK_TIMEOUT_MS) })
-    if (chunk.byteLength === 0) throw new Error('empty file frame')
-    received += chunk.byteLength
+/** Passes chunks through, keeping the runner's reservation alive while they arrive. */
+async function * extending (session: OfferSession, chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    session.extend()
     yield chunk
   }
 }
@@ -141,6 +232,7 @@ function rejectedSession (reason: string): OfferSession {
     reply: { status: 'rejected', reason },
     receive: async () => { throw new Error(reason) },
     commit: async () => ({ status: 'rejected', reason }),
-    abort: () => {}
+    abort: () => {},
+    extend: () => {}
   }
 }
