@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util'
 import { benchStart } from './lib/bench-main.js'
 import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
-import { createLab, makeSwarmKey, netnsProblem, startHost, teardown } from './lib/netns.js'
+import { createLab, limitLink, makeSwarmKey, netnsProblem, startHost, teardown } from './lib/netns.js'
 import { loadPlots, profileOf, startMesh, stopHostGracefully, waitConverged, withEnv } from './lib/netns-mesh.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, run } from './lib/proc.js'
 import { machineFacts } from './lib/procfs.js'
@@ -45,6 +45,8 @@ import type { MachineFacts } from './lib/procfs.js'
 import type { TaskRecord } from '../src/protocols/results/index.js'
 
 const SECTION = 'bench:staging'
+/** a link-limited run keeps its own section and plots next to the unlimited one */
+const sectionOf = (o: { linkRate?: string | undefined }): string => o.linkRate != null ? `${SECTION}-${o.linkRate}` : SECTION
 const TAG = 'stage'
 const FILE = 'input.bin'
 
@@ -64,6 +66,9 @@ Options:
   --only LIST            tools: mesh,pdcp,scp-seq,scp-par,rsync
   --concurrency 4        daemons started at once
   --subnet CIDR          lab subnet (default 10.213.0.0/24)
+  --link-rate RATE       give every host a link of RATE both ways (tc tbf: 1gbit, 200mbit), as
+                         separate machines have; the report goes to its own section
+                         (bench:staging-RATE) and plots (staging-RATE-*.svg)
   --no-cpu-prof          skip the profiled mesh push at the end (dispatcher and one target with --cpu-prof)
   --out FILE             report file (default BENCHMARKS.md in the repository)
   --no-write             print the report, do not touch BENCHMARKS.md or the plots
@@ -90,6 +95,8 @@ interface Options {
   only: Tool[]
   concurrency: number
   subnet: string | undefined
+  /** tc rate of every host's link, both ways; undefined: unlimited (the CPU limits) */
+  linkRate: string | undefined
   cpuProf: boolean
   out: string
   write: boolean
@@ -112,6 +119,7 @@ function parse (argv: string[]): Options | 'help' {
       only: { type: 'string', default: TOOLS.join(',') },
       concurrency: { type: 'string', default: '4' },
       subnet: { type: 'string' },
+      'link-rate': { type: 'string' },
       'no-cpu-prof': { type: 'boolean', default: false },
       out: { type: 'string', default: join(REPO_ROOT, 'BENCHMARKS.md') },
       'no-write': { type: 'boolean', default: false },
@@ -129,6 +137,7 @@ function parse (argv: string[]): Options | 'help' {
     only: TOOLS.filter(t => only.includes(t)),
     concurrency: whole('--concurrency', values.concurrency, 1),
     subnet: values.subnet,
+    linkRate: values['link-rate'],
     cpuProf: !values['no-cpu-prof'],
     out: resolve(values.out),
     write: !values['no-write'],
@@ -335,6 +344,7 @@ interface Results {
   sshVersion: string
   hosts: number
   sizeBytes: number
+  linkRate?: string
   startMs: number
   samples: Sample[]
   profiles?: Profiles
@@ -365,7 +375,7 @@ function render (r: Results, plotLinks: string[], plotNote: string | undefined):
   const m2 = r.samples.filter(s => s.tool === 'mesh' && s.copy === 'second' && s.ok)
   const pd = r.samples.filter(s => s.tool === 'pdcp' && s.copy === 'first' && s.ok)
   const meshLines = [
-    `- mesh, first push: the last runner started ${fmtS(median(m1.map(s => s.stagedMs ?? NaN)))} (median) after \`mesh push\` was spawned — the copy itself, its hash check on arrival and the copy into the work dir; the rest of the ${fmtS(median(m1.map(s => s.ms)))} is the task and its results. Files sent: ${m1.map(s => s.sentFiles ?? 0).join(', ')} per sample (one per target).`,
+    `- mesh, first push: the last runner started ${fmtS(median(m1.map(s => s.stagedMs ?? NaN)))} (median) after \`mesh push\` was spawned — the copy itself, its hash check on arrival and the copy into the work dir; the rest of the ${fmtS(median(m1.map(s => s.ms)))} is the task and its results. Files the dispatcher sent: ${m1.map(s => s.sentFiles ?? 0).join(', ')} per sample, of ${r.hosts} targets (the others fetched the file from runners that held it).`,
     `- mesh, second push: files sent ${m2.map(s => s.sentFiles ?? 0).join(', ')} per sample (the runners already hold the hash); bytes on host1's link ${mib(median(m2.map(s => s.bytes)))} (median) vs ${mib(median(m1.map(s => s.bytes)))} the first time.`,
     `- mesh's time includes what the others do not do: each runner hashes what it receives before it keeps it, then copies it from its cache into the task's work dir; mesh's staging alone (to the last runner's start) vs pdcp: ${fmtNum(median(m1.map(s => s.stagedMs ?? NaN)) / median(pd.map(s => s.ms)), 2)}×.`
   ]
@@ -388,13 +398,13 @@ function render (r: Results, plotLinks: string[], plotNote: string | undefined):
     for (const [k, n] of r.logs.slice(0, 10)) notes.push(`  - ${n} × ${k}`)
   }
   const la = (x: number[]): string => x.map(v => v.toFixed(2)).join(' ')
-  return `## File staging: ${mib(r.sizeBytes)} to ${r.hosts} hosts, mesh vs pdcp, scp, rsync (\`npm run bench:staging\`)
+  return `## File staging: ${mib(r.sizeBytes)} to ${r.hosts} hosts${r.linkRate != null ? `, ${r.linkRate} links` : ''}, mesh vs pdcp, scp, rsync (\`npm run bench:staging${r.linkRate != null ? ` -- --link-rate ${r.linkRate}` : ''}\`)
 
 Run ${f.date.replace(/\.\d+Z$/, 'Z')} on ${f.nproc} cores (${f.cpuModel}), ${fmtNum(f.memTotalGiB)} GiB RAM, Node ${f.node},
 Linux ${f.kernel}, ${r.sshVersion}; code measured: ${MESH_MAIN === BUILT_MAIN ? `this checkout, commit ${f.commit}` : `\`MESH_MAIN=${MESH_MAIN}\``}; ${fmtS(r.durationMs)} in all.
 Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`. Load average (1/5/15 min) at the start ${la(r.load.start)}, at the end ${la(r.load.end)}.
-A lab of ${r.hosts + 1} network namespaces on one bridge (veth links, no bandwidth limit: the
-limit is this machine's ${f.nproc} cores), each with a mesh daemon (default settings, mesh up in
+A lab of ${r.hosts + 1} network namespaces on one bridge (veth links, ${r.linkRate != null ? `each host's link limited to ${r.linkRate} both ways by a tc token bucket, as separate machines with their own NICs, though still sharing this machine's ${f.nproc} cores` : `no bandwidth limit: the
+limit is this machine's ${f.nproc} cores`}), each with a mesh daemon (default settings, mesh up in
 ${fmtS(r.startMs)}) and an OpenSSH server (ed25519 keys, default ciphers, key-only root login).
 host1 dispatches; hosts 2–${r.hosts + 1} hold the tag \`${TAG}\`. Every command runs in host1's
 namespace; time = wall clock of the whole command. The input is ${mib(r.sizeBytes)} of random bytes
@@ -443,7 +453,7 @@ async function plots (r: Results, write: boolean): Promise<{ links: string[], no
   const links: string[] = []
   for (const copy of ['first', 'second'] as const) {
     const series = TOOLS.filter(t => r.samples.some(s => s.tool === t)).map(t => ({ label: t, values: r.samples.filter(s => s.tool === t && s.copy === copy && s.ok).map(s => s.ms / 1000) }))
-    const path = await lib.writePlot(`staging-${copy}`, lib.boxPlotSvg(`${fmtNum(r.sizeBytes / 2 ** 20, 0)} MiB to ${r.hosts} hosts, ${copy} copy`, 's', series))
+    const path = await lib.writePlot(`${r.linkRate != null ? `staging-${r.linkRate}` : 'staging'}-${copy}`, lib.boxPlotSvg(`${fmtNum(r.sizeBytes / 2 ** 20, 0)} MiB to ${r.hosts} hosts, ${copy} copy`, 's', series))
     links.push(`[${copy} copy](${path})`)
   }
   return { links }
@@ -476,6 +486,7 @@ async function main (argv: string[]): Promise<number> {
     // namespaces even when the work dir with the state file is already gone)
     reaper.onCleanup(() => { teardown(dir, state.runId) })
     process.once('exit', () => { teardown(dir, state.runId) })
+    if (opts.linkRate != null) for (const h of state.hosts) limitLink(state, h, opts.linkRate)
     await makeSwarmKey(state, { reaper })
     const s = await startMesh(state, state.hosts, { reaper, concurrency: opts.concurrency })
     if (s.failed.length > 0) throw new Error(`daemons did not start: ${s.failed.map(x => `${x.host.name}: ${x.error}`).join('; ')}`)
@@ -497,7 +508,7 @@ async function main (argv: string[]): Promise<number> {
     const df = await run('df', ['-h', '/tmp', workdir])
     console.log(df.stdout.trim())
 
-    const results: Results = { facts, argv, sshVersion, hosts: opts.hosts, sizeBytes, startMs: s.ms, samples: [], load: { start: load0, end: [] }, notes, logs: [], durationMs: 0 }
+    const results: Results = { facts, argv, sshVersion, hosts: opts.hosts, sizeBytes, ...(opts.linkRate != null ? { linkRate: opts.linkRate } : {}), startMs: s.ms, samples: [], load: { start: load0, end: [] }, notes, logs: [], durationMs: 0 }
     for (let k = 1; k <= opts.samples; k++) {
       const order = opts.only.map((_, i) => opts.only[(i + k - 1) % opts.only.length] as Tool)
       for (const tool of order) {
@@ -526,9 +537,9 @@ async function main (argv: string[]): Promise<number> {
     console.log(`\n${section}\n`)
     if (opts.write) {
       await mkdir(join(REPO_ROOT, 'docs', 'bench'), { recursive: true })
-      await writeFile(join(REPO_ROOT, 'docs', 'bench', 'staging-results.json'), JSON.stringify(results, null, 1) + '\n')
-      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
-      console.log(`wrote the ${SECTION} section of ${opts.out}`)
+      await writeFile(join(REPO_ROOT, 'docs', 'bench', `${sectionOf(opts).replace('bench:', '')}-results.json`), JSON.stringify(results, null, 1) + '\n')
+      await rewriteSection(opts.out, sectionOf(opts), section, benchmarksHeader(facts, sectionOf(opts)))
+      console.log(`wrote the ${sectionOf(opts)} section of ${opts.out}`)
     }
     return results.samples.every(x => x.ok) ? 0 : 1
   } catch (err) {

@@ -29,7 +29,7 @@ import { join, resolve } from 'node:path'
 import { MESH_MAIN, NODE, alive, run } from './proc.js'
 import { cmdline } from './procfs.js'
 import {
-  NETLAB_PREFIX, NetLabError, allPids, environ, fitNeighbourTable, hostIp, ip, netnsProblem, nsPids, sleepSync, subnetProblem, usedNames, waitAllGone
+  NETLAB_PREFIX, NetLabError, allPids, environ, fitNeighbourTable, hostIp, ip, netnsProblem, nsPids, sh, sleepSync, subnetProblem, usedNames, waitAllGone
 } from './netns-sys.js'
 import type { Reaper } from './proc.js'
 import type { NodeInfo } from '../../src/node/views.js'
@@ -334,6 +334,21 @@ export function healHost (state: NetLabState, host: NetHost): void {
   ip(['link', 'set', host.veth, 'up'])
   host.cut = false
   writeNetState(state)
+}
+
+/**
+ * Gives the host a NIC of `rate` (tc syntax: 1gbit, 200mbit) both ways: a token bucket on the
+ * namespace's eth0 (what it sends) and on the bridge side of its veth (what it receives), so the
+ * lab's links, not only its shared CPU, limit a transfer, as on separate machines.
+ */
+export function limitLink (state: NetLabState, host: NetHost, rate: string): void {
+  if (!/^\d+(\.\d+)?(k|m|g)?bit$/.test(rate)) throw new NetLabError(`link rate '${rate}': expected e.g. 1gbit, 200mbit`)
+  // burst ≥ rate / HZ or tbf cannot reach its rate; 4 MiB covers 1gbit at any HZ
+  const tbf = ['root', 'tbf', 'rate', rate, 'burst', '4mb', 'latency', '100ms']
+  for (const [cmd, args] of [['tc', ['qdisc', 'replace', 'dev', host.veth, ...tbf]], ['ip', ['netns', 'exec', host.ns, 'tc', 'qdisc', 'replace', 'dev', 'eth0', ...tbf]]] as const) {
+    const r = sh(cmd, [...args])
+    if (r.code !== 0) throw new NetLabError(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`)
+  }
 }
 
 /** `host3`, `3` → the host */

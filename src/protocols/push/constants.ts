@@ -20,3 +20,9 @@ export const SOURCE_WAIT_NOTICE_MS = 5_000
 export const MIN_RELAY_BYTES_PER_S = 64 * 1024
 /** headers a runner accepts per missing file: one source, a fallback, and a few waiting notices in between are fine */
 export const MAX_HEADERS_PER_FILE = 1000
+/**
+ * The final reply comes after the runner copied the task's files into its work dir: its deadline
+ * grows by the files' size at this rate (ten runners copying 256 MiB each at once on one disk took
+ * longer than the fixed 15 s, and their pushes failed although the copies were fine)
+ */
+export const MIN_COPY_BYTES_PER_S = 16 * 1024 * 1024

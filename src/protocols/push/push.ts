@@ -4,7 +4,7 @@ import { ProtocolError, frames } from '../frames.js'
 import { oneLine } from '../peer-text.js'
 import { FILE_CHUNK_BYTES } from '../file/constants.js'
 import { receiveFile, sendFile } from '../file/transfer.js'
-import { MAX_HEADERS_PER_FILE, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOL_1_0, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
+import { MAX_HEADERS_PER_FILE, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, MIN_COPY_BYTES_PER_S, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOL_1_0, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
 import { createValidators, fromPeer, isFileHeader, isFileResult, isOfferFrame } from './messages.js'
 import type { OfferedFile, TaskOffer, Validators } from './messages.js'
@@ -75,7 +75,9 @@ export class PushService implements Push {
           sentFiles++
         }
       }
-      const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs)])
+      // the runner copies every file into the work dir before it answers: a big input takes a while
+      const bytes = offer.files.reduce((n, x) => n + x.size, 0)
+      const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs + 1000 * Math.ceil(bytes / MIN_COPY_BYTES_PER_S))])
       const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
       await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
       return { ...fromPeer(final), sentFiles, fetchedFiles: reply.missing.length - sentFiles }
