@@ -49,8 +49,8 @@ export class FileService implements FileProtocol {
       await f.writeJson({ sha256 }, { signal: opening })
       const reply = await f.readJson(isFileReply, 'file reply', { signal: opening })
       opening.clear()
-      if (reply.status !== 'ok') throw new Error(`${peer.toString()} ${reply.status === 'busy' ? 'is busy' : 'does not hold it'}: ${replyReason(reply)}`)
-      if (reply.size !== size) throw new Error(`${peer.toString()} holds ${reply.size} bytes under that hash, not ${size}`)
+      if (reply.status !== 'ok') throw new Error(`${reply.status === 'busy' ? 'it is busy' : 'it does not hold it'}: ${replyReason(reply)}`)
+      if (reply.size !== size) throw new Error(`it holds ${reply.size} bytes under that hash, not ${size}`)
       yield * receiveFile(f, size, signal)
       await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
     } catch (err) {
