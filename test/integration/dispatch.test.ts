@@ -194,7 +194,7 @@ describe('dispatch across three daemons', () => {
     assert.equal(lines.length, 3, r.stdout)
     for (const line of lines) assert.match(line, new RegExp(`${want}$`))
     // a runs its own child from the file on disk; of b and c, one gets the dispatcher's bytes and
-    // the other fetches from it (one upload per source: the second waits for the first to hold it)
+    // the other fetches from it (one upload per source; cut-through: it reads while they arrive)
     const placed = [...a.stderr().slice(before).matchAll(/"peer":"(\w+)".*"sentFiles":(\d+),"fetchedFiles":(\d+)/g)]
       .filter(m => m[1] !== a.id).map(m => ({ sent: Number(m[2]), fetched: Number(m[3]) })).sort((x, y) => y.sent - x.sent)
     assert.deepEqual(placed, [{ sent: 1, fetched: 0 }, { sent: 0, fetched: 1 }])

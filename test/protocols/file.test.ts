@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createFileSupply } from '../../src/node/dispatch/file-supply.js'
 import { createMeshLibp2p } from '../../src/node/libp2p.js'
+import { FileCache } from '../../src/node/runner/file-cache.js'
 import { silentLogger } from '../../src/node/logger.js'
 import { unsignedAuth } from '../../src/node/membership/index.js'
 import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
@@ -37,6 +38,14 @@ function memCache (): HeldFiles & { files: Map<string, Buffer>, receive: (sha256
       if (whole.byteLength !== size || sha(whole) !== sha256) throw new Error('file does not hash to its name')
       files.set(sha256, whole)
     }
+  }
+}
+
+function offer (dispatcher: string, id: string, staged: Array<{ dest: string, sha256: string, size: number, mode: number }>): TaskOffer {
+  return {
+    v: 1, id, group: id, attempt: 1, dispatcher, submittedAt: new Date().toISOString(), name: 't', command: ['true'], shell: false,
+    env: {}, cwd: null, tags: [], resources: { cores: 1, memoryMB: 0, gpus: 0, numa: 'any' }, timeoutSec: 60,
+    files: staged.map(f => ({ dest: f.dest, sha256: f.sha256, size: f.size, mode: f.mode }))
   }
 }
 
@@ -115,58 +124,110 @@ describe('file protocol and relayed staging (push 1.1.0)', () => {
     }
   })
 
-  it('--all style: the second runner fetches from the first, not from the dispatcher; falls back when the peer fails', async () => {
+  /** A runner: push handler and file service over a real FileCache on disk; `served` logs every read. */
+  async function runnerOn (node: MeshLibp2p, name: string, services: Array<{ stop: () => Promise<void> }>): Promise<{ cache: FileCache, files: FileProtocol, served: Array<{ whole: boolean }> }> {
+    const cache = new FileCache(join(dir, name), { graceMs: 500 })
+    const served: Array<{ whole: boolean }> = []
+    const files = fileProtocol({
+      files: {
+        open: async (s) => {
+          served.push({ whole: await cache.has(s) })
+          return cache.open(s)
+        }
+      }
+    })({ node, log })
+    await files.start()
+    const handler = {
+      open: async (offer: TaskOffer): Promise<OfferSession> => {
+        const missing: string[] = []
+        for (const f of offer.files) if (!(await cache.has(f.sha256))) missing.push(f.sha256)
+        return {
+          reply: { status: 'reserved', numaNode: 0, missing },
+          receive: async (s, size, chunks) => { await cache.receive(s, size, chunks) },
+          commit: async () => ({ status: 'accepted', numaNode: 0 }),
+          abort: () => {},
+          extend: () => {}
+        }
+      }
+    }
+    const p = push({ handler, auth: unsignedAuth(), fetch: (peer, s, size, signal) => files.fetch(peerIdFromString(peer), s, size, signal) })({ node, log })
+    await p.start()
+    services.push(p, files)
+    return { cache, files, served }
+  }
+
+  /** The dispatcher's bytes, 256 KiB every 20 ms (a slow link); `failFirst`: the first read breaks halfway. */
+  function slowSource (data: Buffer, failFirst = false): (sha256: string) => AsyncIterable<Uint8Array> {
+    let reads = 0
+    return () => (async function * () {
+      const broken = failFirst && reads++ === 0
+      for (let off = 0; off < data.byteLength; off += 256 * 1024) {
+        if (broken && off >= data.byteLength / 2) throw new Error('disk read failed')
+        await new Promise(resolve => setTimeout(resolve, 20))
+        yield data.subarray(off, off + 256 * 1024)
+      }
+    })()
+  }
+
+  it('--all style: the second runner reads from the first while it still receives (cut-through); falls back when the peer fails', async () => {
     const [d, r1, r2] = nodes as [MeshLibp2p, MeshLibp2p, MeshLibp2p]
-    const data = randomBytes(2 * 1024 * 1024 + 5)
+    const data = randomBytes(4 * 1024 * 1024 + 5)
     const src = join(dir, 'input.bin')
     await writeFile(src, data)
     const staged = [{ src, dest: 'input.bin', sha256: sha(data), size: data.byteLength, mode: 0o644 }]
     const services: Array<{ stop: () => Promise<void> }> = []
-    const runnerOn = async (node: MeshLibp2p, files: FileProtocol, cache: ReturnType<typeof memCache>): Promise<void> => {
-      const handler = {
-        open: async (offer: TaskOffer): Promise<OfferSession> => ({
-          reply: { status: 'reserved', numaNode: 0, missing: offer.files.map(f => f.sha256).filter(s => !cache.files.has(s)) },
-          receive: cache.receive,
-          commit: async () => ({ status: 'accepted', numaNode: 0 }),
-          abort: () => {},
-          extend: () => {}
-        })
-      }
-      const p = push({ handler, auth: unsignedAuth(), fetch: (peer, s, size, signal) => files.fetch(peerIdFromString(peer), s, size, signal) })({ node, log })
-      await p.start()
-      services.push(p)
-    }
-    const c1 = memCache()
-    const c2 = memCache()
-    const f1 = fileProtocol({ files: c1 })({ node: r1, log })
-    const f2 = fileProtocol({ files: c2 })({ node: r2, log })
-    await f1.start()
-    services.push(f1, f2)
-    await runnerOn(r1, f1, c1)
-    await runnerOn(r2, f2, c2)
     const client = push({ handler: { open: async () => { throw new Error('not a runner') } }, auth: unsignedAuth() })({ node: d, log })
     const me = d.peerId.toString()
-    const offer = (id: string): TaskOffer => ({
-      v: 1, id, group: id, attempt: 1, dispatcher: me, submittedAt: new Date().toISOString(), name: 't', command: ['true'], shell: false,
-      env: {}, cwd: null, tags: [], resources: { cores: 1, memoryMB: 0, gpus: 0, numa: 'any' }, timeoutSec: 60,
-      files: staged.map(f => ({ dest: f.dest, sha256: f.sha256, size: f.size, mode: f.mode }))
-    })
     try {
-      const supply = createFileSupply({ files: staged, self: me })
-      const [o1, o2] = await Promise.all([client.push(r1.peerId, offer('t1'), supply, {}), client.push(r2.peerId, offer('t2'), supply, {})])
+      const one = await runnerOn(r1, 'r1', services)
+      const two = await runnerOn(r2, 'r2', services)
+      const supply = { ...createFileSupply({ files: staged, self: me }), read: slowSource(data) }
+      const [o1, o2] = await Promise.all([client.push(r1.peerId, offer(me, 't1', staged), supply, {}), client.push(r2.peerId, offer(me, 't2', staged), supply, {})])
       const outcomes = [o1, o2].map(o => ({ status: o.status, sent: o.sentFiles, fetched: o.fetchedFiles })).sort((x, y) => y.sent - x.sent)
       assert.deepEqual(outcomes, [{ status: 'accepted', sent: 1, fetched: 0 }, { status: 'accepted', sent: 0, fetched: 1 }], JSON.stringify([o1, o2]))
-      assert.equal(sha(c1.files.get(sha(data))!), sha(data))
-      assert.equal(sha(c2.files.get(sha(data))!), sha(data))
+      const reads = [...one.served, ...two.served]
+      assert.deepEqual(reads, [{ whole: false }], 'one read, of a file still arriving')
+      assert.equal(sha(await readFile(one.cache.path(sha(data)))), sha(data))
+      assert.equal(sha(await readFile(two.cache.path(sha(data)))), sha(data))
 
       // r1 holds it but no longer serves files: r2's fetch fails and the dispatcher sends it instead
-      c2.files.clear()
-      await f1.stop()
+      await rm(two.cache.root, { recursive: true })
+      await one.files.stop()
       const again = createFileSupply({ files: staged, self: me })
       again.held(sha(data), r1.peerId.toString())
-      const o3 = await client.push(r2.peerId, offer('t3'), again, {})
+      const o3 = await client.push(r2.peerId, offer(me, 't3', staged), again, {})
       assert.deepEqual({ status: o3.status, sent: o3.sentFiles, fetched: o3.fetchedFiles }, { status: 'accepted', sent: 1, fetched: 0 })
-      assert.equal(sha(c2.files.get(sha(data))!), sha(data))
+      assert.equal(sha(await readFile(two.cache.path(sha(data)))), sha(data))
+    } finally {
+      for (const s of services) await s.stop()
+    }
+  })
+
+  it('cut-through: when the first runner\'s transfer breaks, the one reading from it gets the file from the dispatcher; nothing half-written is kept', async () => {
+    const [d, r1, r2] = nodes as [MeshLibp2p, MeshLibp2p, MeshLibp2p]
+    const data = randomBytes(4 * 1024 * 1024 + 9)
+    const src = join(dir, 'broken.bin')
+    await writeFile(src, data)
+    const staged = [{ src, dest: 'broken.bin', sha256: sha(data), size: data.byteLength, mode: 0o644 }]
+    const services: Array<{ stop: () => Promise<void> }> = []
+    const client = push({ handler: { open: async () => { throw new Error('not a runner') } }, auth: unsignedAuth() })({ node: d, log })
+    const me = d.peerId.toString()
+    try {
+      const one = await runnerOn(r1, 'r1b', services)
+      const two = await runnerOn(r2, 'r2b', services)
+      const supply = { ...createFileSupply({ files: staged, self: me }), read: slowSource(data, true) }
+      const first = client.push(r1.peerId, offer(me, 'b1', staged), supply, {})
+      // r2 asks once r1's transfer has begun, so r1 is its source
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const second = client.push(r2.peerId, offer(me, 'b2', staged), supply, {})
+      const [o1, o2] = await Promise.all([first, second])
+      assert.equal(o1.status, 'rejected')
+      assert.match(o1.status === 'rejected' ? o1.reason : '', /disk read failed/)
+      assert.deepEqual({ status: o2.status, sent: o2.sentFiles, fetched: o2.fetchedFiles }, { status: 'accepted', sent: 1, fetched: 0 }, JSON.stringify(o2))
+      assert.deepEqual(two.served.length + one.served.length, 1, 'r2 read from r1 first')
+      assert.equal(sha(await readFile(two.cache.path(sha(data)))), sha(data))
+      assert.equal(await one.cache.has(sha(data)), false)
+      assert.deepEqual(await readdir(dirname(one.cache.path(sha(data)))), [], 'no temp file left on r1')
     } finally {
       for (const s of services) await s.stop()
     }
@@ -180,8 +241,8 @@ describe('file protocol and relayed staging (push 1.1.0)', () => {
     const staged = [{ src, dest: 'old.bin', sha256: sha(data), size: data.byteLength, mode: 0o644 }]
     const cache = memCache()
     const handler = {
-      open: async (offer: TaskOffer): Promise<OfferSession> => ({
-        reply: { status: 'reserved', numaNode: 0, missing: offer.files.map(f => f.sha256) },
+      open: async (o: TaskOffer): Promise<OfferSession> => ({
+        reply: { status: 'reserved', numaNode: 0, missing: o.files.map(f => f.sha256) },
         receive: cache.receive,
         commit: async () => ({ status: 'accepted', numaNode: 0 }),
         abort: () => {},
@@ -197,11 +258,7 @@ describe('file protocol and relayed staging (push 1.1.0)', () => {
     try {
       const supply = createFileSupply({ files: staged, self: me })
       supply.held(sha(data), nodes[2]!.peerId.toString())
-      const o = await client.push(r1.peerId, {
-        v: 1, id: 'old', group: 'old', attempt: 1, dispatcher: me, submittedAt: new Date().toISOString(), name: 't', command: ['true'], shell: false,
-        env: {}, cwd: null, tags: [], resources: { cores: 1, memoryMB: 0, gpus: 0, numa: 'any' }, timeoutSec: 60,
-        files: staged.map(f => ({ dest: f.dest, sha256: f.sha256, size: f.size, mode: f.mode }))
-      }, supply, {})
+      const o = await client.push(r1.peerId, offer(me, 'old', staged), supply, {})
       assert.deepEqual({ status: o.status, sent: o.sentFiles }, { status: 'accepted', sent: 1 })
       assert.equal(sha(cache.files.get(sha(data))!), sha(data))
     } finally {

@@ -1,10 +1,23 @@
 import { createHash } from 'node:crypto'
-import { constants as fsConstants, createReadStream, createWriteStream } from 'node:fs'
-import { copyFile, mkdir, rename, rm, stat, utimes } from 'node:fs/promises'
+import { constants as fsConstants, createReadStream } from 'node:fs'
+import { copyFile, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { IncomingFile } from './incoming-file.js'
 
 const SHA256 = /^[0-9a-f]{64}$/
+
+/**
+ * How long a peer's read of a file this runner neither holds nor receives waits for its transfer
+ * to start: the dispatcher names this runner as a source as soon as it tells it to receive the
+ * file, and the peer's request can overtake that message.
+ */
+export const INCOMING_GRACE_MS = 3_000
+
+export interface HeldFile {
+  size: number
+  read: () => AsyncIterable<Uint8Array>
+}
 
 /**
  * Files a runner has received, by SHA-256, in MESH_HOME/cache. A file whose hash the runner
@@ -13,9 +26,14 @@ const SHA256 = /^[0-9a-f]{64}$/
  */
 export class FileCache {
   readonly root: string
+  private readonly graceMs: number
+  /** transfers in progress, by hash: the first of each is what peers read while it arrives */
+  private readonly incoming = new Map<string, IncomingFile>()
+  private readonly arrivals = new Map<string, Set<() => void>>()
 
-  constructor (root: string) {
+  constructor (root: string, options: { graceMs?: number } = {}) {
     this.root = root
+    this.graceMs = options.graceMs ?? INCOMING_GRACE_MS
   }
 
   path (sha256: string): string {
@@ -35,10 +53,21 @@ export class FileCache {
   }
 
   /**
-   * A held file for a peer to read (the file protocol): only whole, verified files are in the
-   * cache, never a transfer in progress. Marks it used, as has() does.
+   * A file for a peer to read (the file protocol): a whole, verified one from the cache, or one
+   * still arriving (cut-through; the peer verifies the hash, as for any file). Marks it used, as
+   * has() does. A file neither held nor arriving is awaited for a moment (INCOMING_GRACE_MS).
    */
-  async open (sha256: string): Promise<{ size: number, read: () => AsyncIterable<Uint8Array> } | undefined> {
+  async open (sha256: string): Promise<HeldFile | undefined> {
+    const arriving = this.incoming.get(sha256)
+    if (arriving != null) return { size: arriving.size, read: () => arriving.read() }
+    const held = await this.openWhole(sha256)
+    if (held != null) return held
+    const late = await this.awaitArrival(sha256)
+    if (late != null) return { size: late.size, read: () => late.read() }
+    return this.openWhole(sha256)
+  }
+
+  private async openWhole (sha256: string): Promise<HeldFile | undefined> {
     const path = this.path(sha256)
     const st = await stat(path).catch(() => undefined)
     if (st == null || !st.isFile()) return undefined
@@ -47,33 +76,71 @@ export class FileCache {
     return { size: st.size, read: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Uint8Array> }
   }
 
+  private async awaitArrival (sha256: string): Promise<IncomingFile | undefined> {
+    let waiters = this.arrivals.get(sha256)
+    if (waiters == null) {
+      waiters = new Set()
+      this.arrivals.set(sha256, waiters)
+    }
+    const set = waiters
+    let done: () => void = () => {}
+    const arrived = new Promise<void>(resolve => { done = resolve })
+    set.add(done)
+    const timer = setTimeout(done, this.graceMs)
+    try {
+      await arrived
+    } finally {
+      clearTimeout(timer)
+      set.delete(done)
+      if (set.size === 0 && this.arrivals.get(sha256) === set) this.arrivals.delete(sha256)
+    }
+    return this.incoming.get(sha256)
+  }
+
   /**
    * Receives one file: chunks are hashed while written to a temp file, which is renamed into the
-   * cache only when size and hash match. A bad transfer leaves nothing behind.
+   * cache only when size and hash match. A bad transfer leaves nothing behind. Peers may read the
+   * temp file while it grows (open()).
    */
   async receive (sha256: string, size: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     const dest = this.path(sha256)
-    await mkdir(dirname(dest), { recursive: true })
     const tmp = `${dest}.${randomBytes(6).toString('hex')}.part`
-    const out = createWriteStream(tmp, { mode: 0o600 })
+    const arriving = new IncomingFile(tmp, dest, size)
+    // registered before the first await: a peer told to read from us may ask at once
+    const served = !this.incoming.has(sha256)
+    if (served) {
+      this.incoming.set(sha256, arriving)
+      for (const w of this.arrivals.get(sha256) ?? []) w()
+    }
     const hash = createHash('sha256')
     let received = 0
     try {
-      for await (const chunk of chunks) {
-        received += chunk.byteLength
-        if (received > size) throw new Error(`file ${sha256.slice(0, 12)}… is longer than its declared ${size} bytes`)
-        hash.update(chunk)
-        if (!out.write(chunk)) await new Promise<void>(resolve => out.once('drain', () => { resolve() }))
+      await mkdir(dirname(dest), { recursive: true })
+      const out = await open(tmp, 'wx', 0o600)
+      arriving.opened()
+      try {
+        for await (const chunk of chunks) {
+          received += chunk.byteLength
+          if (received > size) throw new Error(`file ${sha256.slice(0, 12)}… is longer than its declared ${size} bytes`)
+          hash.update(chunk)
+          await writeAll(out, chunk)
+          arriving.wrote(chunk.byteLength)
+        }
+      } finally {
+        await out.close()
       }
-      await new Promise<void>((resolve, reject) => { out.end((err?: Error | null) => { if (err != null) reject(err); else resolve() }) })
       if (received !== size) throw new Error(`file ${sha256.slice(0, 12)}… ended after ${received} of ${size} bytes`)
       const actual = hash.digest('hex')
       if (actual !== sha256) throw new Error(`file content hashes to ${actual.slice(0, 12)}…, not ${sha256.slice(0, 12)}…`)
       await rename(tmp, dest)
+      arriving.finished()
     } catch (err) {
-      out.destroy()
+      arriving.failed(err instanceof Error ? err : new Error(String(err)))
+      if (served && this.incoming.get(sha256) === arriving) this.incoming.delete(sha256)
       await rm(tmp, { force: true })
       throw err
+    } finally {
+      if (served && this.incoming.get(sha256) === arriving) this.incoming.delete(sha256)
     }
   }
 
@@ -84,6 +151,13 @@ export class FileCache {
     // a reflink where the file system has them (btrfs, xfs): no second full write of a large
     // input; elsewhere a plain copy. Never a hard link: the task may change its copy
     await copyFile(this.path(sha256), target, fsConstants.COPYFILE_FICLONE)
+  }
+}
+
+async function writeAll (out: Awaited<ReturnType<typeof open>>, chunk: Uint8Array): Promise<void> {
+  for (let off = 0; off < chunk.byteLength;) {
+    const { bytesWritten } = await out.write(chunk, off, chunk.byteLength - off)
+    off += bytesWritten
   }
 }
 

@@ -14,6 +14,7 @@ import { readTail } from './tails.js'
 import type { Usage } from '../advert.js'
 import type { Capabilities } from '../capabilities/index.js'
 import type { Executor, ExitStatus, Handle } from '../../exec/index.js'
+import type { HeldFile } from './file-cache.js'
 import type { RunEntry, RunJournal } from './journal.js'
 import type { Logger } from '../logger.js'
 import type { TaskRecords } from '../store/task-records.js'
@@ -387,7 +388,7 @@ export class Runner implements OfferHandler {
   }
 
   /** A whole file of the cache, for a peer to fetch (the file protocol). */
-  async openFile (sha256: string): Promise<{ size: number, read: () => AsyncIterable<Uint8Array> } | undefined> {
+  async openFile (sha256: string): Promise<HeldFile | undefined> {
     return this.cache.open(sha256)
   }
 

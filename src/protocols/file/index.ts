@@ -2,12 +2,12 @@
  * File: one peer reads a file another holds, by its SHA-256.
  *
  *   fetcher                                   holder
- *     │── {sha256} ──────────────────────────▶│ looks in its file cache
+ *     │── {sha256} ──────────────────────────▶│ looks in its file cache and its transfers
  *     │◀─ ok{size} | missing{reason} | busy{reason}
- *     │◀─ the file's bytes, in frames ────────│
+ *     │◀─ the file's bytes, in frames ────────│ (as they arrive, when it still receives it)
  *
- * What lets a dispatcher's runners pass a staged file on to each other (a tree, not N copies over
- * the dispatcher's link). Knowing the hash is the right to read, as in bitswap: only swarm members
+ * What lets a dispatcher's runners pass a staged file on to each other (a chain, cut-through, not
+ * N copies over the dispatcher's link). Knowing the hash is the right to read, as in bitswap: only swarm members
  * can connect at all, and a fetcher keeps nothing whose bytes do not hash to what it asked for.
  */
 import { FileService } from './file.js'
@@ -17,7 +17,10 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 export { FILE_PROTOCOL, MAX_UPLOADS } from './constants.js'
 export type { FileRequest, FileReply } from './messages.js'
 
-/** The bytes this node serves `from`: a whole, verified file, or undefined (not held, or not for that peer). */
+/**
+ * The bytes this node serves `from`: a whole, verified file, or one still arriving (its reads end
+ * with an error if it fails its hash check), or undefined (not held, or not for that peer).
+ */
 export interface HeldFiles {
   open: (sha256: string, from: string) => Promise<{ size: number, read: () => AsyncIterable<Uint8Array> } | undefined>
 }

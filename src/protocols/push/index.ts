@@ -10,8 +10,9 @@
  *     │◀─ accepted{numa} | rejected{reason} ──│ work dir, launch
  *
  * A file a runner fails to fetch from a peer is sent by the dispatcher instead. A runner that
- * holds a file becomes a source for the others (dispatch/file-supply.ts picks), so a staged input
- * spreads as a tree instead of N copies over the dispatcher's link.
+ * holds or receives a file is a source for the others (dispatch/file-supply.ts picks; it passes
+ * bytes on as they arrive), so a staged input spreads along a chain instead of N copies over the
+ * dispatcher's link.
  *
  * A rejection is a status in the message, not a broken stream: the dispatcher tries the next
  * candidate. Every read has a deadline, every frame a size limit, and both sides close the stream.

@@ -15,8 +15,24 @@ async function pending (p: Promise<unknown>): Promise<boolean> {
 }
 
 describe('file supply: who sends a staged file to whom', () => {
-  it('starts from the dispatcher, then prefers a runner that holds the file', async () => {
+  it('cut-through: a runner is a source as soon as its transfer starts; a whole copy is preferred', async () => {
     const s = createFileSupply({ files: staged, self: 'D' })
+    const a = await s.acquire(SHA, 'R1', {})
+    assert.equal(a.from, null, 'only the dispatcher holds it at first')
+    const b = await s.acquire(SHA, 'R2', {})
+    assert.equal(b.from, 'R1', 'R1 serves what it has received so far')
+    const waiting = s.acquire(SHA, 'R3', {})
+    const c = await waiting
+    assert.equal(c.from, 'R2', 'one upload per source: R3 reads from R2, a chain')
+    a.release(true)
+    b.release(true)
+    s.held(SHA, 'R9')
+    const d = await s.acquire(SHA, 'R4', {})
+    assert.equal(d.from, 'R1', 'a whole copy before one still arriving (R3) and before the dispatcher')
+  })
+
+  it('store and forward (cutThrough false): starts from the dispatcher, then prefers a runner that holds the file', async () => {
+    const s = createFileSupply({ files: staged, self: 'D', cutThrough: false })
     const a = await s.acquire(SHA, 'R1', {})
     assert.equal(a.from, null, 'only the dispatcher holds it at first')
     const waiting = s.acquire(SHA, 'R2', {})
@@ -28,9 +44,22 @@ describe('file supply: who sends a staged file to whom', () => {
     assert.equal(c.from, null, 'the dispatcher is free again')
   })
 
-  it('spreads to N runners in ⌈log₂(N+1)⌉ rounds (a binomial tree), not N', async () => {
-    for (const n of [1, 2, 3, 10, 25, 50]) {
+  it('cut-through: N runners all start at once, each source sending to one runner (a chain of N)', async () => {
+    for (const n of [1, 2, 10, 50]) {
       const s = createFileSupply({ files: staged, self: 'D' })
+      const sources = new Map<string | null, number>()
+      for (let i = 1; i <= n; i++) {
+        const lease = await s.acquire(SHA, `R${i}`, { signal: AbortSignal.abort() })
+        sources.set(lease.from, (sources.get(lease.from) ?? 0) + 1)
+      }
+      assert.equal(sources.size, n, `${n} runners: every one has its own source`)
+      assert.equal(sources.get(null), 1, 'the dispatcher sends the file once')
+    }
+  })
+
+  it('store and forward: spreads to N runners in ⌈log₂(N+1)⌉ rounds (a binomial tree), not N', async () => {
+    for (const n of [1, 2, 3, 10, 25, 50]) {
+      const s = createFileSupply({ files: staged, self: 'D', cutThrough: false })
       const runners = Array.from({ length: n }, (_, i) => `R${i + 1}`)
       let rounds = 0
       let left = [...runners]
@@ -58,7 +87,19 @@ describe('file supply: who sends a staged file to whom', () => {
     const a = await s.acquire(SHA, 'R2', {})
     assert.equal(a.from, 'R1')
     const b = await s.acquire(SHA, 'R1', {})
-    assert.equal(b.from, null, 'R1 is never its own source')
+    assert.equal(b.from, 'R2', 'R1 is never its own source')
+  })
+
+  it('a runner whose transfer failed is no source until it gets a new one', async () => {
+    const s = createFileSupply({ files: staged, self: 'D' })
+    const a = await s.acquire(SHA, 'R1', {})
+    a.release(false)
+    const b = await s.acquire(SHA, 'R2', {})
+    assert.equal(b.from, null, 'R1 holds nothing: the dispatcher serves R2')
+    const c = await s.acquire(SHA, 'R1', {})
+    assert.equal(c.from, 'R2', 'R1 tries again from R2, which is receiving')
+    const d = await s.acquire(SHA, 'R3', {})
+    assert.equal(d.from, 'R1', 'and serves again once it has a source')
   })
 
   it('a peer that failed once is not offered again for that file', async () => {
@@ -76,7 +117,7 @@ describe('file supply: who sends a staged file to whom', () => {
   })
 
   it('a wait ends when its signal aborts', async () => {
-    const s = createFileSupply({ files: staged, self: 'D' })
+    const s = createFileSupply({ files: staged, self: 'D', cutThrough: false })
     await s.acquire(SHA, 'R1', {})
     const ac = new AbortController()
     const waiting = s.acquire(SHA, 'R2', { signal: ac.signal })

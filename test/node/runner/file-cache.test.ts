@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { FileCache } from '../../../src/node/runner/file-cache.js'
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/** A transfer the test feeds by hand: push() hands the next chunk to the receiver, end() ends it. */
+function feed (): { chunks: AsyncIterable<Uint8Array>, push: (c: Uint8Array) => void, end: () => void } {
+  const queue: Array<Uint8Array | null> = []
+  let wake: (() => void) | undefined
+  const put = (c: Uint8Array | null): void => { queue.push(c); wake?.() }
+  return {
+    push: put,
+    end: () => { put(null) },
+    chunks: (async function * () {
+      for (;;) {
+        while (queue.length === 0) await new Promise<void>(resolve => { wake = resolve })
+        const c = queue.shift()!
+        if (c === null) return
+        yield c
+      }
+    })()
+  }
+}
+
+async function * from (...chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield * chunks
+}
+
+async function collect (chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for await (const c of chunks) parts.push(Buffer.from(c))
+  return Buffer.concat(parts)
+}
+
+/** lets the receiver write what it was handed */
+const settle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 50)) }
+
+describe('runner file cache', () => {
+  let dir: string
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'mesh-cache-')) })
+  after(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('keeps a file that hashes right; leaves nothing of one that does not', async () => {
+    const cache = new FileCache(join(dir, 'a'), { graceMs: 10 })
+    const data = randomBytes(3 * 1024 * 1024 + 7)
+    await cache.receive(sha(data), data.byteLength, from(data.subarray(0, 1000), data.subarray(1000)))
+    assert.ok(await cache.has(sha(data)))
+    const held = await cache.open(sha(data))
+    assert.ok(held != null)
+    assert.equal(held.size, data.byteLength)
+    assert.equal(sha(await collect(held.read())), sha(data))
+
+    const wrong = 'f'.repeat(64)
+    await assert.rejects(cache.receive(wrong, 5, from(Buffer.from('hello'))), /hashes to .*, not ffffffffffff/)
+    await assert.rejects(cache.receive(sha(data), 10, from(data.subarray(0, 11))), /longer than its declared 10 bytes/)
+    assert.deepEqual((await readdir(dirname(cache.path(wrong)))), [], 'no temp file left behind')
+    assert.equal(await cache.has(wrong), false)
+  })
+
+  it('serves a file while it arrives: a reader gets only written bytes and ends with the whole file', async () => {
+    const cache = new FileCache(join(dir, 'b'), { graceMs: 10 })
+    const data = randomBytes(5 * 1024 * 1024 + 11)
+    const f = feed()
+    const receiving = cache.receive(sha(data), data.byteLength, f.chunks)
+    f.push(data.subarray(0, 2 * 1024 * 1024))
+    await settle()
+    const arriving = await cache.open(sha(data))
+    assert.ok(arriving != null)
+    assert.equal(arriving.size, data.byteLength, 'readable before it is whole')
+    assert.equal(await cache.has(sha(data)), false, 'but not held yet')
+    const it = arriving.read()[Symbol.asyncIterator]()
+    let got = 0
+    for (let r = await it.next(); r.done !== true; r = await it.next()) {
+      got += r.value.byteLength
+      if (got >= 2 * 1024 * 1024) break
+    }
+    assert.equal(got, 2 * 1024 * 1024, 'only what was written')
+    let next = it.next()
+    let moved = false
+    void next.then(() => { moved = true })
+    await settle()
+    assert.equal(moved, false, 'the reader waits for more')
+    f.push(data.subarray(2 * 1024 * 1024, 4 * 1024 * 1024))
+    f.push(data.subarray(4 * 1024 * 1024))
+    f.end()
+    const parts: Buffer[] = [data.subarray(0, got)]
+    for (let r = await next; r.done !== true; r = await next) {
+      parts.push(Buffer.from(r.value))
+      next = it.next()
+    }
+    await receiving
+    assert.equal(sha(Buffer.concat(parts)), sha(data), 'the reader saw every byte, in order')
+    assert.equal(sha(await readFile(cache.path(sha(data)))), sha(data))
+  })
+
+  it('a reader that comes before the transfer wrote anything waits for its bytes', async () => {
+    const cache = new FileCache(join(dir, 'early'), { graceMs: 10 })
+    const data = randomBytes(1024 * 1024 + 1)
+    const f = feed()
+    const receiving = cache.receive(sha(data), data.byteLength, f.chunks)
+    // no await in between: the temp file does not exist yet
+    const reading = (await cache.open(sha(data)))!.read()
+    const all = collect(reading)
+    f.push(data)
+    f.end()
+    await receiving
+    assert.equal(sha(await all), sha(data))
+  })
+
+  it('a reader of an arriving file fails when the transfer does; nothing is kept', async () => {
+    const cache = new FileCache(join(dir, 'c'), { graceMs: 10 })
+    const data = randomBytes(2 * 1024 * 1024)
+    const f = feed()
+    const receiving = cache.receive(sha(data), data.byteLength, f.chunks)
+    f.push(data.subarray(0, 1024 * 1024))
+    await settle()
+    const reading = collect((await cache.open(sha(data)))!.read()).then(() => 'ended', (err: Error) => err.message)
+    f.push(randomBytes(1024 * 1024)) // not the file's bytes: the hash check fails at the end
+    f.end()
+    await assert.rejects(receiving, /hashes to/)
+    assert.match(await reading, /^this runner's own copy failed: file content hashes to/)
+    assert.equal(await cache.has(sha(data)), false)
+    assert.deepEqual((await readdir(dirname(cache.path(sha(data))))), [])
+  })
+
+  it('a request for a file neither held nor arriving waits a moment for its transfer to start', async () => {
+    const cache = new FileCache(join(dir, 'd'), { graceMs: 300 })
+    const data = randomBytes(1024)
+    assert.equal(await cache.open(sha(data)), undefined, 'nothing came within the grace')
+    const asked = cache.open(sha(data))
+    await new Promise(resolve => setTimeout(resolve, 50))
+    const f = feed()
+    const receiving = cache.receive(sha(data), data.byteLength, f.chunks)
+    const held = await asked
+    assert.ok(held != null)
+    assert.equal(held.size, data.byteLength, 'the transfer that started meanwhile is served')
+    f.push(data)
+    f.end()
+    await receiving
+    assert.equal(sha(await collect(held.read())), sha(data))
+    // after it ended, the whole file is what a reader gets
+    assert.equal(sha(await collect((await cache.open(sha(data)))!.read())), sha(data))
+  })
+})
