@@ -61,12 +61,15 @@ daemon and an sshd on its IP) and measures, from host1's namespace, in one run:
      output checked from every host
   3. throughput: --tasks no-op tasks over --tp-hosts hosts vs seq | xargs -P locally
 then rewrites the bench:compare section of BENCHMARKS.md and docs/bench/compare-*.svg.
-About 12 minutes with the defaults on 2 cores.
+About 14 minutes with the defaults on 2 cores.
 
 Options:
   --one-runs 30         measured runs of each command in 1. (after 2 unmeasured each)
   --fanout-runs 9       measured runs of each tool per size in 2. (after 1 unmeasured each)
   --sizes 10,25         fan-out sizes (hosts besides host1); one lab each
+  --settle 60           seconds a lab runs after every host is seen online, before anything is
+                        measured (daemons are long-running: their start-up work, DHT bootstrap and
+                        the first provide walks, is not what a fan-out pays)
   --tasks 1000          tasks per throughput round
   --tp-hosts 5          hosts the throughput tasks spread over
   --tp-concurrency 20   tasks in flight through the control socket
@@ -91,6 +94,7 @@ interface Options {
   oneRuns: number
   fanoutRuns: number
   sizes: number[]
+  settleS: number
   tasks: number
   tpHosts: number
   tpConcurrency: number
@@ -116,6 +120,7 @@ function parse (argv: string[]): Options | 'help' {
       'one-runs': { type: 'string', default: '30' },
       'fanout-runs': { type: 'string', default: '9' },
       sizes: { type: 'string', default: '10,25' },
+      settle: { type: 'string', default: '60' },
       tasks: { type: 'string', default: '1000' },
       'tp-hosts': { type: 'string', default: '5' },
       'tp-concurrency': { type: 'string', default: '20' },
@@ -142,6 +147,7 @@ function parse (argv: string[]): Options | 'help' {
     oneRuns: whole('--one-runs', values['one-runs'], 1),
     fanoutRuns: whole('--fanout-runs', values['fanout-runs'], 1),
     sizes,
+    settleS: whole('--settle', values.settle, 0),
     tasks: whole('--tasks', values.tasks, 1),
     tpHosts: whole('--tp-hosts', values['tp-hosts'], 1),
     tpConcurrency: whole('--tp-concurrency', values['tp-concurrency'], 1),
@@ -247,7 +253,7 @@ async function labUp (ctx: Ctx, size: number, label: string): Promise<Lab> {
     if (performance.now() - t0 > 180_000) throw new Error(`[${label}] host1 sees ${seen} of ${size} hosts online after 180 s; logs in ${dir}`)
     await sleep(500)
   }
-  console.log(`[${label}] mesh of ${hosts} daemons settled in ${fmtS(performance.now() - t0)}`)
+  console.log(`[${label}] mesh of ${hosts} daemons settled in ${fmtS(performance.now() - t0)}; measuring from ${ctx.opts.settleS} s after the start`)
   const keys = await labSshKeys(join(dir, 'ssh'), `${state.hosts[0]?.ip.split('.').slice(0, 3).join('.') ?? '10.213.0'}.*`)
   const lab: Lab = { state, h1, targets, keys, sshds: [], masters: [], idleCpu: [], idleWindow: [0, 0], profDir }
   await runPool(targets.length, 6, async i => {
@@ -255,6 +261,11 @@ async function labUp (ctx: Ctx, size: number, label: string): Promise<Lab> {
     lab.sshds.push(await startLabSshd(t, keys, h1.ns, ctx.reaper))
   })
   console.log(`[${label}] ${lab.sshds.length} sshds answer ssh from host1`)
+  const settleUntil = t0 + ctx.opts.settleS * 1000
+  while (performance.now() < settleUntil) {
+    checkInterrupted(ctx)
+    await sleep(Math.min(1000, settleUntil - performance.now()))
+  }
   // what the idle mesh costs this machine (every host shares its cores)
   const hz = clockTicksPerSecond()
   const pids = state.hosts.map(h => h.pid ?? 0)
@@ -683,7 +694,10 @@ is started from host1's namespace (\`nsenter --net\`): \`mesh\` talks to host1's
 control socket, ssh/pdsh/Ansible connect to the other hosts' IPs. **All hosts share ${f.nproc} cores**: a
 fan-out to 25 "hosts" runs 25 sshd handshakes or 25 daemons' work on the same CPUs, and the idle
 daemons' upkeep loads them too — real hosts would each bring their own CPU, so the fan-out figures
-are an upper bound for every tool, and harsher for the one that burns more CPU per host.`]
+are an upper bound for every tool, and harsher for the one that burns more CPU per host. Nothing is
+measured before a lab has run for ${opts.settleS} s (\`--settle\`): daemons are long-running, and their
+start-up work (DHT bootstrap, first provide walks, adverts to every newly met peer) is not what a
+fan-out pays on a mesh that is up.`]
   if (r.one != null) parts.push(renderOne(r.one, opts.oneRuns, r.plots.one))
   if (r.fanout.length > 0) parts.push(renderFanout(r.fanout, opts.fanoutRuns, r.plots))
   if (r.tp != null) parts.push(renderTp(r.tp, r.plots.throughput))
