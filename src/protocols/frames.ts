@@ -1,6 +1,9 @@
 import { lpStream } from '@libp2p/utils'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
+/** what lpStream reads: a frame as a list of the buffers it arrived in */
+type FrameList = Awaited<ReturnType<ReturnType<typeof lpStream>['read']>>
+
 /**
  * Length-prefixed JSON and byte frames over one libp2p stream, with a size limit on every frame.
  * Every protocol of mesh speaks through this, so limits and decoding errors behave the same way:
@@ -17,6 +20,8 @@ export interface Frames {
   readJson: <T>(validate: (v: unknown) => v is T, what: string, options: AbortOptions) => Promise<T>
   /** `what` names the frame in a ProtocolError ("file chunk") */
   readBytes: (options: AbortOptions, what?: string) => Promise<Uint8Array>
+  /** a byte frame as the parts it arrived in: no copy into one buffer (file bytes, hashed and written part by part) */
+  readParts: (options: AbortOptions, what?: string) => Promise<Uint8Array[]>
   writeJson: (value: unknown, options: AbortOptions) => Promise<void>
   writeBytes: (bytes: Uint8Array, options: AbortOptions) => Promise<void>
   stream: Stream
@@ -92,15 +97,16 @@ export function frames (stream: Stream, maxBytes: number): Frames {
   const highWater = maxPrefixBytes(maxBytes) + maxBytes + PAUSE_SLACK_BYTES
   const flow = pauseWhenFull(stream, highWater)
   const lp = lpStream(stream, { maxDataLength: maxBytes, lengthDecoder: lengthDecoder(maxBytes), maxBufferSize: highWater + 2 * STREAM_WINDOW_BYTES })
-  const read = async (what: string, options: AbortOptions): Promise<Uint8Array> => {
+  const readList = async (what: string, options: AbortOptions): Promise<FrameList> => {
     try {
-      const frame = (await lp.read(options)).subarray()
+      const frame = await lp.read(options)
       flow.consumed(frame.byteLength)
       return frame
     } catch (err) {
       throw readError(err, what, maxBytes, options.signal)
     }
   }
+  const read = async (what: string, options: AbortOptions): Promise<Uint8Array> => (await readList(what, options)).subarray()
   return {
     stream,
     async readJson (validate, what, options) {
@@ -116,6 +122,9 @@ export function frames (stream: Stream, maxBytes: number): Frames {
     },
     async readBytes (options, what = 'frame') {
       return read(what, options)
+    },
+    async readParts (options, what = 'frame') {
+      return [...await readList(what, options)]
     },
     async writeJson (value, options) {
       await lp.write(new TextEncoder().encode(JSON.stringify(value)), options)

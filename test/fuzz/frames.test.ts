@@ -103,6 +103,22 @@ describe('fuzz: length-prefixed frames', () => {
     assert.ok(seen.ok > 0 && seen.rejected > 0, JSON.stringify(seen))
   })
 
+  it('readParts gives a frame as the parts it arrived in, in order; joined they are the frame', async () => {
+    const [outbound, inbound] = await streamPair()
+    try {
+      const body = Uint8Array.from({ length: 3500 }, (_, i) => i % 251)
+      void send(outbound, { bytes: Uint8Array.from([...frame(body), ...frame(Uint8Array.of(7))]), close: true })
+      const f = frames(inbound, MAX)
+      const parts = await f.readParts({ signal: AbortSignal.timeout(LONG_MS) }, 'file chunk')
+      assert.ok(parts.length > 1, `sent in 1000-byte slices, read as ${parts.length} part(s)`)
+      assert.deepEqual(Buffer.concat(parts), Buffer.from(body))
+      assert.deepEqual(await f.readBytes({ signal: AbortSignal.timeout(LONG_MS) }), Uint8Array.of(7), 'the next frame is intact')
+    } finally {
+      outbound.abort(new Error('done'))
+      inbound.abort(new Error('done'))
+    }
+  })
+
   it('refuses an over-limit frame from its prefix, before buffering the body', async () => {
     const [outbound, inbound] = await streamPair()
     // the prefix announces MAX + 1 bytes; the body is only trickled in a byte at a time

@@ -14,6 +14,9 @@ const SHA256 = /^[0-9a-f]{64}$/
  */
 export const INCOMING_GRACE_MS = 3_000
 
+/** received bytes are written to disk in batches of about this size (one writev each) */
+const WRITE_BYTES = 1024 * 1024
+
 export interface HeldFile {
   size: number
   read: () => AsyncIterable<Uint8Array>
@@ -119,13 +122,24 @@ export class FileCache {
       const out = await open(tmp, 'wx', 0o600)
       arriving.opened()
       try {
+        // chunks come as the network delivered them (often 64 KiB): one write per WRITE_BYTES
+        const batch: Uint8Array[] = []
+        let batched = 0
+        const flush = async (): Promise<void> => {
+          await writeAll(out, batch, batched)
+          arriving.wrote(batched)
+          batch.length = 0
+          batched = 0
+        }
         for await (const chunk of chunks) {
           received += chunk.byteLength
           if (received > size) throw new Error(`file ${sha256.slice(0, 12)}… is longer than its declared ${size} bytes`)
           hash.update(chunk)
-          await writeAll(out, chunk)
-          arriving.wrote(chunk.byteLength)
+          batch.push(chunk)
+          batched += chunk.byteLength
+          if (batched >= WRITE_BYTES) await flush()
         }
+        if (batched > 0) await flush()
       } finally {
         await out.close()
       }
@@ -154,10 +168,15 @@ export class FileCache {
   }
 }
 
-async function writeAll (out: Awaited<ReturnType<typeof open>>, chunk: Uint8Array): Promise<void> {
-  for (let off = 0; off < chunk.byteLength;) {
-    const { bytesWritten } = await out.write(chunk, off, chunk.byteLength - off)
-    off += bytesWritten
+async function writeAll (out: Awaited<ReturnType<typeof open>>, chunks: Uint8Array[], bytes: number): Promise<void> {
+  const { bytesWritten } = await out.writev(chunks)
+  if (bytesWritten === bytes) return
+  // a short write (rare on a regular file): the rest, one buffer at a time
+  let skip = bytesWritten
+  for (const chunk of chunks) {
+    const from = Math.min(skip, chunk.byteLength)
+    skip -= from
+    for (let off = from; off < chunk.byteLength;) off += (await out.write(chunk, off, chunk.byteLength - off)).bytesWritten
   }
 }
 
