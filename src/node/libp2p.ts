@@ -107,6 +107,10 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         fastMsgIdFn: msg => createHash('sha256').update(msg.from ?? EMPTY).update(msg.seqno ?? EMPTY)
           .update(msg.data ?? EMPTY).update(msg.signature ?? EMPTY).digest('base64'),
         emitSelf: false,
+        // a publisher sends to its mesh peers (D = 6), not to every peer it knows: with flooding, a
+        // fan-out to 25 hosts had each runner write its result to all 25 and every node receive
+        // it up to 7 times (flood + forwards). In a private swarm there is no eclipse to outrun.
+        floodPublish: false,
         // every payload is already a libp2p signed envelope checked by its topic's validator: a
         // second gossipsub signature per message doubled the signing and verifying of all gossip
         globalSignaturePolicy: 'StrictNoSign',
