@@ -115,6 +115,9 @@ export class FileCache {
       this.incoming.set(sha256, arriving)
       for (const w of this.arrivals.get(sha256) ?? []) w()
     }
+    const forget = (): void => {
+      if (served && this.incoming.get(sha256) === arriving) this.incoming.delete(sha256)
+    }
     const hash = createHash('sha256')
     let received = 0
     try {
@@ -148,13 +151,12 @@ export class FileCache {
       if (actual !== sha256) throw new Error(`file content hashes to ${actual.slice(0, 12)}…, not ${sha256.slice(0, 12)}…`)
       await rename(tmp, dest)
       arriving.finished()
+      forget()
     } catch (err) {
       arriving.failed(err instanceof Error ? err : new Error(String(err)))
-      if (served && this.incoming.get(sha256) === arriving) this.incoming.delete(sha256)
+      forget()
       await rm(tmp, { force: true })
       throw err
-    } finally {
-      if (served && this.incoming.get(sha256) === arriving) this.incoming.delete(sha256)
     }
   }
 

@@ -50,19 +50,15 @@ export class IncomingFile {
     this.wake()
   }
 
-  get done (): boolean {
-    return this.outcome !== 'receiving'
-  }
-
   async * read (): AsyncGenerator<Uint8Array> {
-    while (!this.created && this.outcome === 'receiving') await new Promise<void>(resolve => { this.waiters.push(resolve) })
+    while (!this.created && this.outcome === 'receiving') await this.change()
     const fh = await this.open()
     try {
       let pos = 0
       while (pos < this.size) {
         if (this.outcome instanceof Error) throw new Error(`this runner's own copy failed: ${this.outcome.message}`)
         if (pos >= this.written && this.outcome === 'receiving') {
-          await new Promise<void>(resolve => { this.waiters.push(resolve) })
+          await this.change()
           continue
         }
         // whole: everything up to size is on disk, whatever `written` says
@@ -74,7 +70,7 @@ export class IncomingFile {
         yield buf.subarray(0, bytesRead)
       }
       // the last bytes are out; end only once our own copy proved whole, or say it did not
-      while (this.outcome === 'receiving') await new Promise<void>(resolve => { this.waiters.push(resolve) })
+      while (this.outcome === 'receiving') await this.change()
       if (this.outcome instanceof Error) throw new Error(`this runner's own copy failed: ${this.outcome.message}`)
     } finally {
       await fh.close()
@@ -90,6 +86,11 @@ export class IncomingFile {
       if (this.outcome instanceof Error) throw new Error(`this runner's own copy failed: ${this.outcome.message}`)
       throw err
     }
+  }
+
+  /** resolves at the next write, rename or failure */
+  private async change (): Promise<void> {
+    await new Promise<void>(resolve => { this.waiters.push(resolve) })
   }
 
   private wake (): void {
