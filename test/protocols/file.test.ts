@@ -15,9 +15,10 @@ import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
 import { FILE_PROTOCOL, fileProtocol } from '../../src/protocols/file/index.js'
 import { frames } from '../../src/protocols/frames.js'
 import { PUSH_PROTOCOL, push } from '../../src/protocols/push/index.js'
+import type { StagedFile } from '../../src/node/dispatch/files.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
 import type { FileProtocol, HeldFiles } from '../../src/protocols/file/index.js'
-import type { OfferSession, TaskOffer } from '../../src/protocols/push/index.js'
+import type { OfferSession, Push, TaskOffer } from '../../src/protocols/push/index.js'
 
 const log = silentLogger()
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
@@ -169,14 +170,22 @@ describe('file protocol and relayed staging (push 1.1.0)', () => {
     })()
   }
 
+  /** A random input of `bytes` bytes staged on the dispatcher as `name`. */
+  async function stage (name: string, bytes: number): Promise<{ data: Buffer, staged: StagedFile[] }> {
+    const data = randomBytes(bytes)
+    const src = join(dir, name)
+    await writeFile(src, data)
+    return { data, staged: [{ src, dest: name, sha256: sha(data), size: data.byteLength, mode: 0o644 }] }
+  }
+
+  /** The dispatcher's side of push: it only offers, it runs nothing. */
+  const dispatcherOn = (node: MeshLibp2p): Push => push({ handler: { open: async () => { throw new Error('not a runner') } }, auth: unsignedAuth() })({ node, log })
+
   it('--all style: the second runner reads from the first while it still receives (cut-through); falls back when the peer fails', async () => {
     const [d, r1, r2] = nodes as [MeshLibp2p, MeshLibp2p, MeshLibp2p]
-    const data = randomBytes(4 * 1024 * 1024 + 5)
-    const src = join(dir, 'input.bin')
-    await writeFile(src, data)
-    const staged = [{ src, dest: 'input.bin', sha256: sha(data), size: data.byteLength, mode: 0o644 }]
+    const { data, staged } = await stage('input.bin', 4 * 1024 * 1024 + 5)
     const services: Array<{ stop: () => Promise<void> }> = []
-    const client = push({ handler: { open: async () => { throw new Error('not a runner') } }, auth: unsignedAuth() })({ node: d, log })
+    const client = dispatcherOn(d)
     const me = d.peerId.toString()
     try {
       const one = await runnerOn(r1, 'r1', services)
@@ -205,12 +214,9 @@ describe('file protocol and relayed staging (push 1.1.0)', () => {
 
   it('cut-through: when the first runner\'s transfer breaks, the one reading from it gets the file from the dispatcher; nothing half-written is kept', async () => {
     const [d, r1, r2] = nodes as [MeshLibp2p, MeshLibp2p, MeshLibp2p]
-    const data = randomBytes(4 * 1024 * 1024 + 9)
-    const src = join(dir, 'broken.bin')
-    await writeFile(src, data)
-    const staged = [{ src, dest: 'broken.bin', sha256: sha(data), size: data.byteLength, mode: 0o644 }]
+    const { data, staged } = await stage('broken.bin', 4 * 1024 * 1024 + 9)
     const services: Array<{ stop: () => Promise<void> }> = []
-    const client = push({ handler: { open: async () => { throw new Error('not a runner') } }, auth: unsignedAuth() })({ node: d, log })
+    const client = dispatcherOn(d)
     const me = d.peerId.toString()
     try {
       const one = await runnerOn(r1, 'r1b', services)
@@ -235,10 +241,7 @@ describe('file protocol and relayed staging (push 1.1.0)', () => {
 
   it('a runner that speaks only push 1.0.0 is sent every file by the dispatcher', async () => {
     const [d, r1] = nodes as [MeshLibp2p, MeshLibp2p]
-    const data = randomBytes(1024 * 1024 + 3)
-    const src = join(dir, 'old.bin')
-    await writeFile(src, data)
-    const staged = [{ src, dest: 'old.bin', sha256: sha(data), size: data.byteLength, mode: 0o644 }]
+    const { data, staged } = await stage('old.bin', 1024 * 1024 + 3)
     const cache = memCache()
     const handler = {
       open: async (o: TaskOffer): Promise<OfferSession> => ({

@@ -4,6 +4,7 @@ import { copyFile, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promise
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { IncomingFile } from './incoming-file.js'
+import type { HeldFile } from '../../protocols/file/index.js'
 
 const SHA256 = /^[0-9a-f]{64}$/
 
@@ -16,11 +17,6 @@ export const INCOMING_GRACE_MS = 3_000
 
 /** received bytes are written to disk in batches of about this size (one writev each) */
 const WRITE_BYTES = 1024 * 1024
-
-export interface HeldFile {
-  size: number
-  read: () => AsyncIterable<Uint8Array>
-}
 
 /**
  * Files a runner has received, by SHA-256, in MESH_HOME/cache. A file whose hash the runner

@@ -14,11 +14,11 @@ import { readTail } from './tails.js'
 import type { Usage } from '../advert.js'
 import type { Capabilities } from '../capabilities/index.js'
 import type { Executor, ExitStatus, Handle } from '../../exec/index.js'
-import type { HeldFile } from './file-cache.js'
 import type { RunEntry, RunJournal } from './journal.js'
 import type { Logger } from '../logger.js'
 import type { TaskRecords } from '../store/task-records.js'
 import type { CancelReply } from '../../protocols/cancel/index.js'
+import type { HeldFile } from '../../protocols/file/index.js'
 import type { FinalReply, OfferHandler, OfferSession, TaskOffer } from '../../protocols/push/index.js'
 import type { TaskRecord } from '../../protocols/results/index.js'
 import type { LogChunk } from './log-reader.js'
@@ -387,7 +387,7 @@ export class Runner implements OfferHandler {
     }
   }
 
-  /** A whole file of the cache, for a peer to fetch (the file protocol). */
+  /** A file of the cache, or one still arriving, for a peer to fetch (the file protocol). */
   async openFile (sha256: string): Promise<HeldFile | undefined> {
     return this.cache.open(sha256)
   }

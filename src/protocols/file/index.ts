@@ -17,12 +17,18 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 export { FILE_PROTOCOL, MAX_UPLOADS } from './constants.js'
 export type { FileRequest, FileReply } from './messages.js'
 
+/** A file this node can send: its size and a way to read its bytes. */
+export interface HeldFile {
+  size: number
+  read: () => AsyncIterable<Uint8Array>
+}
+
 /**
  * The bytes this node serves `from`: a whole, verified file, or one still arriving (its reads end
  * with an error if it fails its hash check), or undefined (not held, or not for that peer).
  */
 export interface HeldFiles {
-  open: (sha256: string, from: string) => Promise<{ size: number, read: () => AsyncIterable<Uint8Array> } | undefined>
+  open: (sha256: string, from: string) => Promise<HeldFile | undefined>
 }
 
 export interface FileComponents {
