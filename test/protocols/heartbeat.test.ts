@@ -289,6 +289,52 @@ describe('heartbeat service', () => {
       assert.equal(h.pubsub.published.length, 2)
     })
 
+    describe('after a capacity change (publishSoon)', () => {
+      /** no periodic check: only publishSoon's window can send here */
+      const SOON = { intervalMs: NEVER_MS, changeCheckMs: NEVER_MS, coalesceMs: 20 }
+
+      it('advertises within the window, one advert with the latest numbers for a burst of changes', async (t) => {
+        let running = 1
+        const h = harness(keyA, () => body({ running }), SOON)
+        t.after(async () => { await h.service.stop() })
+        await h.service.start()
+        for (running = 2; running <= 4; running++) h.service.publishSoon()
+        await until('the advert of the burst', () => h.pubsub.published.length === 2)
+        assert.equal((await openAdvert(h.pubsub.published[1]?.data)).advert.running, 5)
+        await sleep(60)
+        assert.equal(h.pubsub.published.length, 2, 'one advert for the burst')
+        running = 1
+        h.service.publishSoon()
+        await until('the advert of a later change', () => h.pubsub.published.length === 3)
+        assert.equal((await openAdvert(h.pubsub.published[2]?.data)).advert.running, 1)
+      })
+
+      it('sends nothing when the advert is back to the last one sent before the window ends', async (t) => {
+        let running = 1
+        const h = harness(keyA, () => body({ running }), SOON)
+        t.after(async () => { await h.service.stop() })
+        await h.service.start()
+        running = 2 // a task started…
+        h.service.publishSoon()
+        running = 1 // …and ended within the window
+        h.service.publishSoon()
+        await sleep(100)
+        assert.equal(h.pubsub.published.length, 1, 'only the advert of start')
+        running = 2
+        h.service.publishSoon()
+        await until('the advert of a change that lasted', () => h.pubsub.published.length === 2)
+      })
+
+      it('a greeting is still sent when a window found nothing new', async (t) => {
+        const h = harness(keyA, () => body(), { ...SOON, greetJitterMs: 60 })
+        t.after(async () => { await h.service.stop() })
+        await h.service.start()
+        h.service.greet()
+        h.service.publishSoon()
+        await until('the greeting', () => h.pubsub.published.length === 2)
+      })
+    })
+
     it('does not greet after stop', async () => {
       const h = harness(keyA, () => body(), { ...FAST, greetJitterMs: 30 })
       await h.service.start()

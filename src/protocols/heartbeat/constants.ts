@@ -24,5 +24,11 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000
 /** Adverts older than this are replays (gossipsub's seen-cache forgets after minutes). */
 export const MAX_ADVERT_AGE_MS = 5 * 60_000
 
-/** capacity changes within this window share one advert (placement sees them at most this late) */
-export const COALESCE_MS = 100
+/**
+ * Capacity changes within this window share one advert, and a change undone inside it (a short
+ * task) sends none. Placement sees a change at most this late; a runner refuses a push it has no
+ * room for, so a stale "free" costs one refused offer, and the dispatcher tries the next peer. At
+ * 100 ms most tasks of a 25-host fan-out outlived the window and sent two adverts each, two thirds
+ * of the fan-out's gossip.
+ */
+export const COALESCE_MS = 500

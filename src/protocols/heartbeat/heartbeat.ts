@@ -14,6 +14,7 @@ export class HeartbeatService implements Heartbeat {
   private readonly init: HeartbeatInit
   private readonly intervalMs: number
   private readonly checkMs: number
+  private readonly coalesceMs: number
   private readonly greetJitterMs: number
   private readonly now: () => number
   private readonly topic: SignedTopic<Advert>
@@ -32,6 +33,7 @@ export class HeartbeatService implements Heartbeat {
     this.init = init
     this.intervalMs = init.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
     this.checkMs = Math.min(this.intervalMs, init.changeCheckMs ?? CHANGE_CHECK_MS)
+    this.coalesceMs = init.coalesceMs ?? COALESCE_MS
     this.greetJitterMs = init.greetJitterMs ?? GREET_JITTER_MS
     this.now = init.now ?? Date.now
     const validate = createAdvertValidator()
@@ -88,7 +90,10 @@ export class HeartbeatService implements Heartbeat {
 
   publishSoon (): void {
     if (!this.started || this.soon != null) return
-    this.soon = setTimeout(() => { void this.publishNow() }, COALESCE_MS)
+    this.soon = setTimeout(() => {
+      this.soon = undefined
+      void this.publishIfChanged()
+    }, this.coalesceMs)
   }
 
   greet (): void {
@@ -106,6 +111,16 @@ export class HeartbeatService implements Heartbeat {
       await this.publishNow()
       return
     }
+    await this.publishIfChanged()
+  }
+
+  /**
+   * Most adverts of a busy mesh are capacity changes, and every node verifies and relays every
+   * one: a body equal to the last one sent tells nobody anything (in a 25-host fan-out of short
+   * tasks, one advert per task went out saying the runner was as free as before).
+   */
+  private async publishIfChanged (): Promise<void> {
+    if (!this.started) return
     const body = this.body()
     if (body != null && JSON.stringify(body) !== this.lastBody) await this.publishNow()
   }

@@ -36,6 +36,8 @@ export interface HeartbeatInit {
   intervalMs?: number
   /** how often the advert is compared with the last one sent; for tests (default 1 s) */
   changeCheckMs?: number
+  /** how long capacity changes are gathered into one advert; for tests (default COALESCE_MS) */
+  coalesceMs?: number
   /** upper bound of the random delay before greeting a new peer; for tests (default 1 s) */
   greetJitterMs?: number
   /** called on every tick for the current state of this node */
@@ -58,7 +60,8 @@ export interface Heartbeat {
   publishNow: () => Promise<void>
   /**
    * capacity changed: advertise within COALESCE_MS. A burst of task starts and ends becomes one
-   * advert carrying the latest numbers, not one signed gossip message per change.
+   * advert carrying the latest numbers, not one signed gossip message per change; and nothing at
+   * all when the advert is back to what was last sent (a task that ended within the window).
    */
   publishSoon: () => void
   /**
