@@ -31,3 +31,8 @@ export const MAX_INCOMING_PENDING_CONNECTIONS = 10
 export const MAX_GOSSIP_RPC_BYTES = 4 * 1024 * 1024
 /** gossip messages at least this big get IDONTWANTs (libp2p.ts says why it is not gossipsub's 512) */
 export const IDONTWANT_MIN_BYTES = 16 * 1024
+/** gossipsub mesh degree (target, low and high water marks) and gossip emission degree; libp2p's defaults are 6, 4, 12, 6 */
+export const GOSSIP_D = 4
+export const GOSSIP_D_LO = 3
+export const GOSSIP_D_HI = 8
+export const GOSSIP_D_LAZY = 3

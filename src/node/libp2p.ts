@@ -10,7 +10,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import {
-  DHT_PROTOCOL, DIAL_TIMEOUT_MS, IDONTWANT_MIN_BYTES, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
+  DHT_PROTOCOL, DIAL_TIMEOUT_MS, GOSSIP_D, GOSSIP_D_HI, GOSSIP_D_LAZY, GOSSIP_D_LO, IDONTWANT_MIN_BYTES, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
   PROTOCOL_PREFIX, PROVIDER_REPROVIDE_INTERVAL_MS, PROVIDER_REPROVIDE_THRESHOLD_MS, PROVIDER_VALIDITY_MS
 } from './constants.js'
 import { privateNetwork } from './pnet/index.js'
@@ -107,9 +107,9 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         fastMsgIdFn: msg => createHash('sha256').update(msg.from ?? EMPTY).update(msg.seqno ?? EMPTY)
           .update(msg.data ?? EMPTY).update(msg.signature ?? EMPTY).digest('base64'),
         emitSelf: false,
-        // a publisher sends to its mesh peers (D = 6), not to every peer it knows: with flooding, a
-        // fan-out to 25 hosts had each runner write its result to all 25 and every node receive
-        // it up to 7 times (flood + forwards). In a private swarm there is no eclipse to outrun.
+        // a publisher sends to its mesh peers (GOSSIP_D, below), not to every peer it knows: with
+        // flooding, a fan-out to 25 hosts had each runner write its result to all 25 and every node
+        // receive it up to 7 times (flood + forwards). In a private swarm there is no eclipse to outrun.
         floodPublish: false,
         // every payload is already a libp2p signed envelope checked by its topic's validator: a
         // second gossipsub signature per message doubled the signing and verifying of all gossip
@@ -118,7 +118,16 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         // "already have it": one extra framed, encrypted write per peer per message. Mesh records
         // and adverts are 1-3 KiB, so those writes cost more than the duplicates they prevent.
         idontwantMinDataSize: IDONTWANT_MIN_BYTES,
-        maxInboundDataLength: MAX_GOSSIP_RPC_BYTES
+        maxInboundDataLength: MAX_GOSSIP_RPC_BYTES,
+        // every node receives each message once from each mesh neighbour and drops all copies but
+        // one after decrypting and hashing them: at the default D = 6 a 25-host fan-out sent each
+        // message ~5.7 times per node. A lab mesh is tens of nodes, where D = 4 is still ≥ 3 paths
+        // per node and one more hop at most (at 50 daemons results spread faster, not slower);
+        // IHAVE gossip (Dlazy) is almost never answered by IWANT in a mesh this connected.
+        D: GOSSIP_D,
+        Dlo: GOSSIP_D_LO,
+        Dhi: GOSSIP_D_HI,
+        Dlazy: GOSSIP_D_LAZY
       })
     }
   })
