@@ -116,8 +116,8 @@ export class HeartbeatService implements Heartbeat {
 
   /**
    * Most adverts of a busy mesh are capacity changes, and every node verifies and relays every
-   * one: a body equal to the last one sent tells nobody anything (in a 25-host fan-out of short
-   * tasks, one advert per task went out saying the runner was as free as before).
+   * one: a body equal to the last one sent (a task that started and ended inside the window)
+   * tells nobody anything.
    */
   private async publishIfChanged (): Promise<void> {
     if (!this.started) return
