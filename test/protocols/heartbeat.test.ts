@@ -62,6 +62,11 @@ class FakePubSub {
 
   get listenerCount (): number { return this.listeners }
 
+  /** What gossipsub emits when a peer's subscriptions arrive (a new connection, a re-subscribe). */
+  subscriptionChange (peerId: PeerId, topic: string, subscribe = true): void {
+    this.target.dispatchEvent(new CustomEvent('subscription-change', { detail: { peerId, subscriptions: [{ topic, subscribe }] } }))
+  }
+
   /** What gossipsub does with a received message: run the topic validator, emit 'message' on Accept. */
   async deliver (from: PeerId, msg: Message): Promise<TopicValidatorResult> {
     const validator = this.topicValidators.get(msg.topic)
@@ -147,7 +152,7 @@ describe('heartbeat service', () => {
       await h.service.start()
       assert.ok(h.pubsub.topicValidators.has(HEARTBEAT_TOPIC))
       assert.deepEqual([...h.pubsub.subscriptions], [HEARTBEAT_TOPIC])
-      assert.equal(h.pubsub.listenerCount, 1)
+      assert.equal(h.pubsub.listenerCount, 2, 'messages and subscription changes')
       assert.deepEqual(h.pubsub.calls, [`subscribe ${HEARTBEAT_TOPIC}`, `publish ${HEARTBEAT_TOPIC}`])
       assert.equal(h.pubsub.published[0]?.topic, HEARTBEAT_TOPIC)
     })
@@ -189,8 +194,10 @@ describe('heartbeat service', () => {
       assert.equal(second?.advert.running, 3)
     })
 
-    it('stop publishes a goodbye, then unsubscribes and removes the validator and listener', async () => {
+    it('stop publishes a goodbye, then unsubscribes and removes the validator and listener', async (t) => {
       const h = harness(keyA)
+      // stop is idempotent: this only matters when an assertion fails before the test's own stop
+      t.after(async () => { await h.service.stop() })
       await h.service.start()
       await h.service.stop()
       assert.deepEqual(h.pubsub.calls, [
@@ -205,22 +212,24 @@ describe('heartbeat service', () => {
       assert.equal(h.pubsub.listenerCount, 0)
     })
 
-    it('start and stop are idempotent, publishNow is a no-op while stopped, and it restarts', async () => {
+    it('start and stop are idempotent, publishNow is a no-op while stopped, and it restarts', async (t) => {
       const h = harness(keyA)
+      // stop is idempotent: this only matters when an assertion fails before the test's own stop
+      t.after(async () => { await h.service.stop() })
       await h.service.stop() // before start: nothing to undo
       await h.service.publishNow()
       assert.equal(h.pubsub.calls.length, 0)
       await h.service.start()
       await h.service.start()
       assert.equal(h.pubsub.calls.filter(c => c.startsWith('subscribe')).length, 1)
-      assert.equal(h.pubsub.listenerCount, 1)
+      assert.equal(h.pubsub.listenerCount, 2)
       await h.service.stop()
       await h.service.stop()
       assert.equal(h.pubsub.calls.filter(c => c.startsWith('publish')).length, 2)
       await h.service.publishNow()
       assert.equal(h.pubsub.published.length, 2)
       await h.service.start()
-      assert.equal(h.pubsub.listenerCount, 1)
+      assert.equal(h.pubsub.listenerCount, 2)
       assert.ok(h.pubsub.topicValidators.has(HEARTBEAT_TOPIC))
       await h.service.stop()
       assert.equal(h.pubsub.listenerCount, 0)
@@ -335,8 +344,21 @@ describe('heartbeat service', () => {
       })
     })
 
-    it('does not greet after stop', async () => {
+    it('greets a peer that subscribes to the topic: it may have missed the advert of start', async (t) => {
+      const h = harness(keyA, () => body(), FAST)
+      t.after(async () => { await h.service.stop() })
+      await h.service.start()
+      h.pubsub.subscriptionChange(idB, 'another-topic')
+      h.pubsub.subscriptionChange(idB, HEARTBEAT_TOPIC, false)
+      await sleep(3 * FAST.greetJitterMs)
+      assert.equal(h.pubsub.published.length, 1, 'other topics and unsubscriptions are no reason to greet')
+      h.pubsub.subscriptionChange(idB, HEARTBEAT_TOPIC)
+      await until('the greeting', () => h.pubsub.published.length === 2)
+    })
+
+    it('does not greet after stop', async (t) => {
       const h = harness(keyA, () => body(), { ...FAST, greetJitterMs: 30 })
+      t.after(async () => { await h.service.stop() })
       await h.service.start()
       h.service.greet()
       await h.service.stop()
@@ -463,8 +485,10 @@ describe('heartbeat service', () => {
       assert.deepEqual(h.received, [])
     })
 
-    it('stops handing adverts to onAdvert after stop', async () => {
+    it('stops handing adverts to onAdvert after stop', async (t) => {
       const h = harness(keyA)
+      // stop is idempotent: this only matters when an assertion fails before the test's own stop
+      t.after(async () => { await h.service.stop() })
       await h.service.start()
       const validator = h.pubsub.topicValidators.get(HEARTBEAT_TOPIC)
       await h.service.stop()

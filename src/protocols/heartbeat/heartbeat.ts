@@ -7,6 +7,7 @@ import {
 } from './constants.js'
 import type { Advert } from './advert.js'
 import type { AdvertBody, Heartbeat, HeartbeatComponents, HeartbeatInit } from './index.js'
+import type { SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 
 export class HeartbeatService implements Heartbeat {
@@ -58,6 +59,7 @@ export class HeartbeatService implements Heartbeat {
     if (this.started) return
     this.started = true
     this.topic.start()
+    this.components.pubsub.addEventListener('subscription-change', this.onSubscription)
     this.timer = setInterval(() => { void this.tick() }, this.checkMs)
     await this.publishNow()
   }
@@ -76,6 +78,7 @@ export class HeartbeatService implements Heartbeat {
       new Promise(resolve => { timer = setTimeout(resolve, LEAVE_TIMEOUT_MS) })
     ])
     clearTimeout(timer)
+    this.components.pubsub.removeEventListener('subscription-change', this.onSubscription)
     this.topic.stop()
   }
 
@@ -102,6 +105,16 @@ export class HeartbeatService implements Heartbeat {
       this.greeting = undefined
       void this.publishNow()
     }, Math.random() * this.greetJitterMs)
+  }
+
+  /**
+   * A peer that just subscribed (a new connection, or one back after a break) may have missed
+   * this node's adverts: the one sent at start goes nowhere while nobody is connected, and others
+   * greet only a node whose advert they received. Without this, a node started among others could
+   * stay unseen by some of them until its next 15 s refresh.
+   */
+  private readonly onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
+    if (evt.detail.subscriptions.some(s => s.subscribe && s.topic === HEARTBEAT_TOPIC)) this.greet()
   }
 
   /** Re-send when the body changed or the interval passed; otherwise stay quiet. */
