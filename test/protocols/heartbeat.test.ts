@@ -127,6 +127,14 @@ function harness (key: PrivateKey, advert: () => AdvertBody = () => body(), timi
   return { service, pubsub, received, reasons, clock }
 }
 
+/** A started harness, stopped after the test whatever its outcome. */
+async function started (t: { after: (fn: () => Promise<void>) => void }, ...args: Parameters<typeof harness>): Promise<Harness> {
+  const h = harness(...args)
+  t.after(async () => { await h.service.stop() })
+  await h.service.start()
+  return h
+}
+
 async function openAdvert (data: Uint8Array | undefined): Promise<{ signer: PeerId, advert: Advert }> {
   assert.ok(data != null, 'nothing published')
   const { signer, payload } = await openJson(KIND, data)
@@ -147,9 +155,7 @@ describe('heartbeat service', () => {
 
   describe('start and stop', () => {
     it('start installs the validator, subscribes and publishes an advert at once', async (t) => {
-      const h = harness(keyA)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA)
       assert.ok(h.pubsub.topicValidators.has(HEARTBEAT_TOPIC))
       assert.deepEqual([...h.pubsub.subscriptions], [HEARTBEAT_TOPIC])
       assert.equal(h.pubsub.listenerCount, 2, 'messages and subscription changes')
@@ -158,9 +164,7 @@ describe('heartbeat service', () => {
     })
 
     it('publishes signed adverts with the identity stamped and a strictly increasing seq', async (t) => {
-      const h = harness(keyA)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA)
       await h.service.publishNow() // same clock reading
       h.clock.now = NOW - 10_000 // clock stepped back
       await h.service.publishNow()
@@ -184,9 +188,7 @@ describe('heartbeat service', () => {
 
     it('asks for the current advert body on every publish', async (t) => {
       let running = 0
-      const h = harness(keyA, () => body({ running }))
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA, () => body({ running }))
       running = 3
       await h.service.publishNow()
       const [first, second] = await Promise.all(h.pubsub.published.map(async p => openAdvert(p.data)))
@@ -256,17 +258,13 @@ describe('heartbeat service', () => {
     }
 
     it('stays quiet while the advert is unchanged and the interval has not passed', async (t) => {
-      const h = harness(keyA, () => body(), FAST)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA, () => body(), FAST)
       await sleep(100) // twenty checks
       assert.equal(h.pubsub.published.length, 1, 'only the advert of start')
     })
 
     it('re-sends an unchanged advert once the interval has passed', async (t) => {
-      const h = harness(keyA, () => body(), FAST)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA, () => body(), FAST)
       h.clock.now = NOW + FAST.intervalMs
       await until('the refresh', () => h.pubsub.published.length === 2)
       await sleep(50)
@@ -275,9 +273,7 @@ describe('heartbeat service', () => {
 
     it('sends a changed advert at the next check, without waiting for the interval', async (t) => {
       let tags = ['xai']
-      const h = harness(keyA, () => body({ tags }), FAST)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA, () => body({ tags }), FAST)
       tags = ['xai', 'junos']
       await until('the changed advert', () => h.pubsub.published.length === 2)
       const changed = await openAdvert(h.pubsub.published[1]?.data)
@@ -287,9 +283,7 @@ describe('heartbeat service', () => {
     })
 
     it('greets a newcomer within the jitter, one advert for several greetings', async (t) => {
-      const h = harness(keyA, () => body(), FAST)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA, () => body(), FAST)
       h.service.greet()
       h.service.greet()
       h.service.greet()
@@ -304,9 +298,7 @@ describe('heartbeat service', () => {
 
       it('advertises within the window, one advert with the latest numbers for a burst of changes', async (t) => {
         let running = 1
-        const h = harness(keyA, () => body({ running }), SOON)
-        t.after(async () => { await h.service.stop() })
-        await h.service.start()
+        const h = await started(t, keyA, () => body({ running }), SOON)
         for (running = 2; running <= 4; running++) h.service.publishSoon()
         await until('the advert of the burst', () => h.pubsub.published.length === 2)
         assert.equal((await openAdvert(h.pubsub.published[1]?.data)).advert.running, 5)
@@ -320,9 +312,7 @@ describe('heartbeat service', () => {
 
       it('sends nothing when the advert is back to the last one sent before the window ends', async (t) => {
         let running = 1
-        const h = harness(keyA, () => body({ running }), SOON)
-        t.after(async () => { await h.service.stop() })
-        await h.service.start()
+        const h = await started(t, keyA, () => body({ running }), SOON)
         running = 2 // a task started…
         h.service.publishSoon()
         running = 1 // …and ended within the window
@@ -335,9 +325,7 @@ describe('heartbeat service', () => {
       })
 
       it('a greeting is still sent when a window found nothing new', async (t) => {
-        const h = harness(keyA, () => body(), { ...SOON, greetJitterMs: 60 })
-        t.after(async () => { await h.service.stop() })
-        await h.service.start()
+        const h = await started(t, keyA, () => body(), { ...SOON, greetJitterMs: 60 })
         h.service.greet()
         h.service.publishSoon()
         await until('the greeting', () => h.pubsub.published.length === 2)
@@ -345,9 +333,7 @@ describe('heartbeat service', () => {
     })
 
     it('greets a peer that subscribes to the topic: it may have missed the advert of start', async (t) => {
-      const h = harness(keyA, () => body(), FAST)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA, () => body(), FAST)
       h.pubsub.subscriptionChange(idB, 'another-topic')
       h.pubsub.subscriptionChange(idB, HEARTBEAT_TOPIC, false)
       await sleep(3 * FAST.greetJitterMs)
@@ -357,9 +343,7 @@ describe('heartbeat service', () => {
     })
 
     it('does not greet after stop', async (t) => {
-      const h = harness(keyA, () => body(), { ...FAST, greetJitterMs: 30 })
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
+      const h = await started(t, keyA, () => body(), { ...FAST, greetJitterMs: 30 })
       h.service.greet()
       await h.service.stop()
       await sleep(60)
@@ -368,13 +352,6 @@ describe('heartbeat service', () => {
   })
 
   describe('validator', () => {
-    async function started (t: { after: (fn: () => Promise<void>) => void }): Promise<Harness> {
-      const h = harness(keyA)
-      t.after(async () => { await h.service.stop() })
-      await h.service.start()
-      return h
-    }
-
     async function assertRejected (h: Harness, from: PeerId, msg: Message, reason: RegExp): Promise<void> {
       assert.equal(await h.pubsub.deliver(from, msg), TopicValidatorResult.Reject)
       assert.deepEqual(h.received, [], 'a rejected advert must not reach onAdvert')
@@ -382,7 +359,7 @@ describe('heartbeat service', () => {
     }
 
     it('accepts a genuine advert from another node and hands it to onAdvert', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       // B's own service produces the bytes, as on the wire
       const b = harness(keyB, () => body({ name: 'node-b', tags: ['gpu'] }))
       await b.service.start()
@@ -399,7 +376,7 @@ describe('heartbeat service', () => {
     })
 
     it('accepts a genuine advert relayed by a third peer', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
       const data = await sealJson(KIND, advertOf(keyB), keyB)
       assert.equal(await h.pubsub.deliver(relay, gossip(idB, data)), TopicValidatorResult.Accept)
@@ -407,13 +384,13 @@ describe('heartbeat service', () => {
     })
 
     it('accepts an advert dated up to the allowed clock skew ahead', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const data = await sealJson(KIND, advertOf(keyB, { sentAt: NOW + MAX_CLOCK_SKEW_MS }), keyB)
       assert.equal(await h.pubsub.deliver(idB, gossip(idB, data)), TopicValidatorResult.Accept)
     })
 
     it('takes the author from the envelope, not from whoever relayed the message', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       // B's own (valid) advert, relayed by A: gossipsub signs nothing (StrictNoSign), the envelope proves B wrote it
       const data = await sealJson(KIND, advertOf(keyB), keyB)
       assert.equal(await h.pubsub.deliver(idA, gossip(idA, data)), TopicValidatorResult.Accept)
@@ -421,7 +398,7 @@ describe('heartbeat service', () => {
     })
 
     it('rejects an advert whose peerId is not its signer', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const data = await sealJson(KIND, advertOf(keyB, { peerId: idA.toString() }), keyB)
       await assertRejected(h, idB, gossip(idB, data), /claims to be/)
     })
@@ -437,46 +414,46 @@ describe('heartbeat service', () => {
       ['a numa node with an extra field', { numa: [{ id: 0, cores: 1, freeCores: 1, memoryMB: 1, freeMemoryMB: 1, x: 1 }] }, /advert\.numa\.0/]
     ] as const) {
       it(`rejects an advert with ${what}`, async (t) => {
-        const h = await started(t)
+        const h = await started(t, keyA)
         const data = await sealJson(KIND, advertOf(keyB, over), keyB)
         await assertRejected(h, idB, gossip(idB, data), reason)
       })
     }
 
     it('rejects an advert that is not a JSON object', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       await assertRejected(h, idB, gossip(idB, await sealJson(KIND, ['not', 'an', 'advert'], keyB)), /advert/)
       await assertRejected(h, idB, gossip(idB, await sealJson(KIND, null, keyB)), /advert/)
     })
 
     it('rejects an oversize message before opening it', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const oversize = await sealJson({ ...KIND, maxBytes: 4 * MAX_HEARTBEAT_BYTES }, advertOf(keyB, { name: 'x'.repeat(MAX_HEARTBEAT_BYTES) }), keyB)
       await assertRejected(h, idB, gossip(idB, oversize), /over the 16384 byte limit/)
     })
 
     it('rejects an advert dated too far in the future', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const data = await sealJson(KIND, advertOf(keyB, { sentAt: NOW + MAX_CLOCK_SKEW_MS + 1 }), keyB)
       await assertRejected(h, idB, gossip(idB, data), /in the future/)
     })
 
     it('accepts an unsigned gossip message: the envelope is the signature (StrictNoSign)', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const data = await sealJson(KIND, advertOf(keyB), keyB)
       assert.equal(await h.pubsub.deliver(idB, { type: 'unsigned', topic: HEARTBEAT_TOPIC, data }), TopicValidatorResult.Accept)
       assert.deepEqual(h.received.map(a => a.peerId), [idB.toString()])
     })
 
     it('rejects a record of another kind and garbage', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const other = await sealJson({ ...KIND, domain: 'mesh-result' }, advertOf(keyB), keyB)
       await assertRejected(h, idB, gossip(idB, other), /rejected/)
       await assertRejected(h, idB, gossip(idB, new TextEncoder().encode('{"v":1}')), /rejected/)
     })
 
     it('hands onAdvert only messages its validator accepted', async (t) => {
-      const h = await started(t)
+      const h = await started(t, keyA)
       const data = await sealJson(KIND, advertOf(keyB), keyB)
       // a 'message' event that did not go through the validator (another topic, or a validator that was bypassed)
       h.pubsub.topicValidators.delete(HEARTBEAT_TOPIC)

@@ -1,7 +1,8 @@
 /**
  * Heartbeats: every node publishes a signed advert of itself (tags, capacity, addresses) on a
- * private gossip topic when it changes, when a peer it had not heard appears, and at least once per
- * interval (15 s) as a sign of life; and a goodbye advert when it stops.
+ * private gossip topic when it changes, when a peer it had not heard appears or a peer subscribes
+ * to the topic, and at least once per interval (15 s) as a sign of life; and a goodbye advert when
+ * it stops.
  *
  *   node ──seal(advert, nodeKey)──▶ gossipsub /mesh/heartbeat/1.0.0 ──▶ every node
  *                                      │ validator: size → envelope signature → signer = advert's peer id
@@ -65,8 +66,9 @@ export interface Heartbeat {
    */
   publishSoon: () => void
   /**
-   * a peer this node had not heard from appeared: advertise within a random delay up to
-   * GREET_JITTER_MS, so it learns of this node without waiting for the next interval
+   * a peer this node had not heard from appeared (the service also greets on its own when a peer
+   * subscribes to the topic): advertise within a random delay up to GREET_JITTER_MS, so it learns
+   * of this node without waiting for the next interval
    */
   greet: () => void
 }
