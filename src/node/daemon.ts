@@ -207,8 +207,12 @@ export class Daemon {
         const known = table.get(advert.peerId)?.state === 'online'
         if (!table.observe(advert)) return
         this.livenessInput?.heard(advert.peerId, advert.leaving)
+        if (known || advert.leaving) return
+        // a line per peer coming online (at most one per peer and offline spell): when each node
+        // learnt of each other one, which scripts/bench-mass-start.ts reads
+        log.info({ component: 'peers', peer: advert.peerId, name: advert.name }, 'peer online')
         // a newcomer (or a peer back from offline) has not heard this node's advert yet
-        if (!known && !advert.leaving) this.beat?.greet()
+        this.beat?.greet()
       }
     })({ peerId: node.peerId, privateKey, pubsub: node.services.pubsub, log })
     await this.beat.start()

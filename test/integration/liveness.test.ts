@@ -18,15 +18,17 @@ const CONFIG = { heartbeatIntervalMs: 500, offlineAfterMs: 600_000 }
 
 interface LogLine { time: string, msg: string, component?: string, peer?: string }
 
-/** The daemon's liveness log lines about `peer`. */
-function livenessLines (d: TestDaemon, peer: string): LogLine[] {
+/** The daemon's log lines of `component` about `peer`. */
+function logLines (d: TestDaemon, peer: string, component: string): LogLine[] {
   return d.stderr().split('\n').flatMap(line => {
     try {
       const l = JSON.parse(line) as LogLine
-      return l.component === 'liveness' && l.peer === peer ? [l] : []
+      return l.component === component && l.peer === peer ? [l] : []
     } catch { return [] }
   })
 }
+
+const livenessLines = (d: TestDaemon, peer: string): LogLine[] => logLines(d, peer, 'liveness')
 
 const deaths = (d: TestDaemon, peer: string): LogLine[] => livenessLines(d, peer).filter(l => l.msg === 'peer dead')
 
@@ -71,6 +73,8 @@ describe('failure detection', () => {
       assert.equal(row?.state, 'online')
       assert.equal(row?.liveness, 'alive')
     }
+    // it never went offline, so each observer logged it coming online once, at the start
+    for (const d of [a, c]) assert.equal(logLines(d, b.id, 'peers').filter(l => l.msg === 'peer online').length, 1, `${d.id}: 'peer online' lines for the stopped daemon`)
     const suspicions = [a, c].flatMap(d => livenessLines(d, b.id)).filter(l => l.msg === 'peer suspect').length
     console.log(`# SIGSTOP 2 s: suspected ${suspicions} time(s) by the two observers, never dead`)
   })
@@ -106,5 +110,7 @@ describe('failure detection', () => {
       return r?.state === 'online' && r.liveness === 'alive'
     })
     assert.ok(livenessLines(a, c.id).some(l => l.msg === 'peer alive again'))
+    // online at the start, then again after its death: one line each time
+    assert.equal(logLines(a, c.id, 'peers').filter(l => l.msg === 'peer online').length, 2)
   })
 })
