@@ -31,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { benchStart } from './lib/bench-main.js'
 import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
-import { warnings } from './lib/daemon-logs.js'
+import { discovery, warnings } from './lib/daemon-logs.js'
 import { createLab, makeSwarmKey, netnsProblem, startHost, teardown, writeNetState } from './lib/netns.js'
 import { busyShare, control, loadPlots, machineTicks, peersOf, profileOf, startMesh, stopHostGracefully, waitConverged } from './lib/netns-mesh.js'
 import { runPool } from './lib/pool.js'
@@ -182,6 +182,8 @@ interface SizeResult {
   stoppedEarly?: string
   startMs: number
   converge: { ms: number, converged: boolean, minSeen: number, expect: number }
+  /** from the daemons' logs: per pair, the later start to the first `peer online` (absent in runs before 67a80d3) */
+  contacts?: { pairs: number, medianMs: number, p95Ms: number, maxMs: number, over5s: number, lastMs: number, missing: number }
   join: JoinRep[]
   /** all members' CPU during the join runs (polls included), % of one core, and machine busy share */
   joinCpu: { membersPct: number, machineBusy: number }
@@ -249,6 +251,9 @@ async function measureSize (ctx: Ctx, size: number): Promise<SizeResult> {
     const conv = await waitConverged(up, up.length - 1, 120_000 + 4_000 * size)
     res.converge = { ms: conv.ms, converged: conv.converged, minSeen: min([...conv.seen.values()]), expect: up.length - 1 }
     console.log(`  ${conv.converged ? 'converged' : 'NOT converged'} in ${fmtS(conv.ms)} (every member sees ≥ ${res.converge.minSeen} of ${up.length - 1} others online)`)
+    const d = discovery(up.map(h => ({ name: h.name, file: join(h.home, 'daemon.log') })))
+    res.contacts = { pairs: d.pairMs.length, medianMs: median(d.pairMs), p95Ms: p95(d.pairMs), maxMs: max(d.pairMs), over5s: d.pairMs.filter(x => x > 5_000).length, lastMs: d.lastMs, missing: d.missing.length }
+    console.log(`  first contact per pair (logs): median ${fmtMs(res.contacts.medianMs)}, p95 ${fmtMs(res.contacts.p95Ms)}, max ${fmtMs(res.contacts.maxMs)}, ${res.contacts.over5s} over 5 s, last ${fmtS(d.lastMs)} after the last start; ${d.missing.length} pairs never`)
     await sleep(10_000)
 
     // (a) join
@@ -499,7 +504,10 @@ function render (r: Results, plotLinks: string[], plotNote: string | undefined):
   const cores = f.nproc * 100
   const rowsStart = r.sizes.map(s => [
     String(s.size), `${s.started}/${s.size - 1}${s.failed.length > 0 ? ` (${s.failed.length} failed)` : ''}`, fmtS(s.startMs),
-    `${s.converge.converged ? '' : 'NOT '}${fmtS(s.converge.ms)}`, `${s.converge.minSeen}/${s.converge.expect}`
+    `${s.converge.converged ? '' : 'NOT '}${fmtS(s.converge.ms)}`, `${s.converge.minSeen}/${s.converge.expect}`,
+    s.contacts == null ? '–' : `${fmtMs(s.contacts.medianMs)} / ${fmtMs(s.contacts.p95Ms)} / ${fmtMs(s.contacts.maxMs)}`,
+    s.contacts == null ? '–' : `${s.contacts.over5s} of ${s.contacts.pairs}${s.contacts.missing > 0 ? ` (${s.contacts.missing} never)` : ''}`,
+    s.contacts == null ? '–' : fmtS(s.contacts.lastMs)
   ])
   const joinBase = median(base != null ? everyJoin(base) : [])
   const rowsJoin = r.sizes.map(s => {
@@ -573,7 +581,12 @@ IP 10.213.0.K on one bridge, port 7420, swarm key, no mDNS, ${heartbeatNote()}),
 machine: **N daemons share ${f.nproc} cores**, so the CPU columns matter as much as the times. Each size
 runs on a fresh lab; host1 is everyone's bootstrap (host2 too for hosts 3…), daemons started ${r.concurrency} at a time.
 
-${mdTable(['mesh size', 'daemons up', 'start-up', 'all see all online after', 'fewest others seen online'], rowsStart)}
+${mdTable(['mesh size', 'daemons up', 'start-up', 'all see all online after', 'fewest others seen online', 'first contact per pair: median / p95 / max', 'pairs over 5 s', 'last pair after the last start'], rowsStart)}
+
+*All see all online after* counts from the last daemon's start returning, with every peer table
+polled every 3 s. *First contact* is read from the daemons' logs instead: per ordered pair of
+daemons, from the later one's \`mesh daemon started\` line to the observer's first \`peer online\`
+line about the other (one clock: one machine).
 
 ### (a) A new node's tag, found by every member
 
