@@ -10,6 +10,7 @@ import { logs as logsProtocol } from '../protocols/logs/index.js'
 import { fileProtocol } from '../protocols/file/index.js'
 import { push as pushProtocol } from '../protocols/push/index.js'
 import { recordChecker, results as resultsTopic } from '../protocols/results/index.js'
+import { roster as rosterProtocol } from '../protocols/roster/index.js'
 import { sync as syncProtocol } from '../protocols/sync/index.js'
 import { tags as tagAdverts } from '../protocols/tags/index.js'
 import { controlHandlers } from './api.js'
@@ -56,6 +57,7 @@ import type { LogChunk } from './runner/log-reader.js'
 import type { Membership } from './membership/index.js'
 import type { TrustState } from './membership/files.js'
 import type { Revocations } from '../protocols/revocations/index.js'
+import type { Roster } from '../protocols/roster/index.js'
 import type { Sync } from '../protocols/sync/index.js'
 import type { RecordDb } from './store/task-records.js'
 import type { InviteGrant } from './trust/index.js'
@@ -103,6 +105,7 @@ export class Daemon {
   /** the same object as `liveness`, with the heartbeat input the daemon feeds */
   private livenessInput?: LivenessService
   private beat?: Heartbeat
+  private rosterService?: Roster
   private tagAdverts?: Tags
   private connector?: Connector
   private control?: ControlServer
@@ -216,6 +219,14 @@ export class Daemon {
       }
     })({ peerId: node.peerId, privateKey, pubsub: node.services.pubsub, log })
     await this.beat.start()
+    // a connection's dialler pulls the adverts it lacks: gossip sent before it joined is not repeated
+    const beat = this.beat
+    this.rosterService = rosterProtocol({
+      held: () => beat.held(),
+      receive: async (envelope, from) => beat.receive(envelope, from),
+      authorise: peer => membership.isMember(peer)
+    })({ node, log })
+    await this.rosterService.start()
 
     this.tagAdverts = tagAdverts({ tags: this.config.tags })({ dht: node.services.dht, log })
     await this.tagAdverts.start()
@@ -426,6 +437,7 @@ export class Daemon {
     await step('sync', async () => this.syncService?.stop())
     this.parts?.results.stop()
     await step('liveness', async () => this.liveness?.stop())
+    await step('roster', async () => this.rosterService?.stop())
     await step('heartbeat', async () => this.beat?.stop())
     await step('tag adverts', async () => this.tagAdverts?.stop())
     await step('libp2p', async () => this.node?.stop())

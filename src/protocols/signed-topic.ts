@@ -91,13 +91,31 @@ export class SignedTopic<T> {
     }
   }
 
+  /**
+   * An envelope that came another way than gossip (a peer relaying what it holds): the same checks
+   * as a gossiped one, then onPayload. Returns why it was refused, or null.
+   */
+  async receive (envelope: Uint8Array, from: PeerId): Promise<string | null> {
+    const opened = await this.open(envelope, from)
+    if (typeof opened === 'string') return opened
+    this.init.onPayload(opened.payload, opened.signer, envelope)
+    return null
+  }
+
   private readonly validator = async (from: PeerId, msg: Message): Promise<TopicValidatorResult> => {
+    const opened = await this.open(msg.data, from)
+    if (typeof opened === 'string') return TopicValidatorResult.Reject
+    this.accepted.set(msg, { ...opened, envelope: msg.data })
+    return TopicValidatorResult.Accept
+  }
+
+  /** the payload and its signer, or why it is refused (logged once per peer and reason) */
+  private async open (envelope: Uint8Array, from: PeerId): Promise<{ payload: T, signer: PeerId } | string> {
     try {
-      const { signer, payload } = await openJson(this.init.kind, msg.data)
+      const { signer, payload } = await openJson(this.init.kind, envelope)
       const refused = await this.init.check(payload, signer)
       if (refused != null) throw new Error(refused)
-      this.accepted.set(msg, { payload: payload as T, signer, envelope: msg.data })
-      return TopicValidatorResult.Accept
+      return { payload: payload as T, signer }
     } catch (err) {
       const peer = from.toString()
       const reason = errorMessage(err)
@@ -105,7 +123,7 @@ export class SignedTopic<T> {
       if (this.refusals.size > 10_000) this.refusals.clear()
       this.refusals.set(peer, reason)
       this.components.log[level]({ component: this.init.component, peer, reason }, 'rejected gossip message')
-      return TopicValidatorResult.Reject
+      return reason
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * The request/response messages of push, logs, cancel and join, decoded the way a handler sees
+ * The request/response messages of push, logs, cancel, join and roster, decoded the way a handler sees
  * them (JSON text from a peer): a validator never throws, answers in time, and what it accepts
  * has the shape the handler relies on.
  */
@@ -10,6 +10,7 @@ import { isJoinReply, isJoinRequest } from '../../src/protocols/join/index.js'
 import { decodeLogFrame, isLogRequest } from '../../src/protocols/logs/frame.js'
 import { createValidators, fromPeer, isOfferFrame } from '../../src/protocols/push/messages.js'
 import { oneLine } from '../../src/protocols/peer-text.js'
+import { isHave } from '../../src/protocols/roster/index.js'
 import { announce, assertClearError, assertClearLine, withinBudget } from './lib/oracle.js'
 import { mutateBytes, mutatedJsonText } from './lib/mutate.js'
 import { baseSeed, forEachCase, iterations, pick, randomBytes } from './lib/rand.js'
@@ -98,6 +99,16 @@ const TARGETS: Target[] = [
     valid: [{ status: 'ok', cert: 'Y2VydA==' }, { status: 'refused', reason: 'invite already used' }],
     accepts: isJoinReply,
     invariant: v => { assert.ok(['ok', 'refused'].includes((v as { status: string }).status)) }
+  },
+  {
+    name: 'roster have',
+    valid: [{ v: 1, have: [] }, { v: 1, have: [['12D3KooWabc', 1796493310352], ['12D3KooWdef', 0]] }],
+    accepts: isHave,
+    invariant: v => {
+      // the listener builds a Map from it and compares seqs
+      const have = (v as { have: unknown[] }).have
+      assert.ok(have.length <= 1024 && have.every(e => Array.isArray(e) && typeof e[0] === 'string' && Number.isSafeInteger(e[1])))
+    }
   }
 ]
 

@@ -478,6 +478,47 @@ describe('heartbeat service', () => {
     })
   })
 
+  describe('adverts held for the roster', () => {
+    it('holds its own newest advert and the newest gossiped advert of each peer', async (t) => {
+      const h = await started(t, keyA)
+      const older = await sealJson(KIND, advertOf(keyB, { seq: NOW - 5 }), keyB)
+      const newer = await sealJson(KIND, advertOf(keyB), keyB)
+      await h.pubsub.deliver(idB, gossip(idB, newer))
+      // a stale copy arriving late is not held in place of the newer one
+      await h.pubsub.deliver(idB, gossip(idB, older))
+      await h.service.publishNow()
+      const held = new Map(h.service.held().map(a => [a.peerId, a]))
+      assert.deepEqual([...held.keys()].sort(), [idA.toString(), idB.toString()].sort())
+      assert.deepEqual(held.get(idB.toString())?.envelope, newer)
+      const own = h.pubsub.published.at(-1)?.data
+      assert.deepEqual(held.get(idA.toString())?.envelope, own, 'the envelope as published, signature and all')
+      assert.equal(held.get(idA.toString())?.seq, (await openAdvert(own)).advert.seq)
+    })
+
+    it('stops relaying a peer not heard for 1.5 intervals, but always holds its own advert', async (t) => {
+      const h = await started(t, keyA, () => body(), { intervalMs: 10_000, changeCheckMs: NEVER_MS })
+      await h.pubsub.deliver(idB, gossip(idB, await sealJson(KIND, advertOf(keyB), keyB)))
+      h.clock.now = NOW + 15_000
+      assert.equal(h.service.held().length, 2, 'heard exactly 1.5 intervals ago: still relayed')
+      h.clock.now = NOW + 15_001
+      assert.deepEqual(h.service.held().map(a => a.peerId), [idA.toString()], 'a peer silent longer may be dead: relaying it would show a ghost')
+    })
+
+    it('receive applies the gossip checks before onAdvert and says why it refused', async (t) => {
+      const h = await started(t, keyA)
+      const good = await sealJson(KIND, advertOf(keyB), keyB)
+      assert.equal(await h.service.receive(good, idA), null)
+      assert.deepEqual(h.received.map(a => a.peerId), [idB.toString()])
+      assert.deepEqual(h.service.held().find(a => a.peerId === idB.toString())?.envelope, good)
+      // signed by A, claiming to be B: what a relaying peer might try
+      const forged = await sealJson(KIND, advertOf(keyB, { seq: NOW + 1 }), keyA)
+      assert.match(await h.service.receive(forged, idA) ?? '', /claims to be/)
+      assert.match(await h.service.receive(new Uint8Array([1, 2, 3]), idA) ?? '', /./)
+      assert.equal(h.received.length, 1, 'nothing refused reached onAdvert')
+      assert.ok(h.reasons().some(r => r.includes('claims to be')), 'the refusal is logged with its reason')
+    })
+  })
+
   it('uses the silent logger without trouble', async () => {
     const pubsub = new FakePubSub()
     const service = heartbeat({ intervalMs: NEVER_MS, advert: () => body(), onAdvert: () => {}, now: () => NOW })({

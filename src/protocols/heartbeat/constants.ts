@@ -32,3 +32,12 @@ export const MAX_ADVERT_AGE_MS = 5 * 60_000
  * of the fan-out's gossip.
  */
 export const COALESCE_MS = 500
+
+/**
+ * A peer's advert is relayed to a node pulling the roster only if it was heard within this many
+ * heartbeat intervals: a live peer re-sends within one, so an older advert may be of a peer that
+ * has died, and relaying it would show a ghost online.
+ */
+export const RELAY_FRESH_INTERVALS = 1.5
+/** adverts held for relaying; past this, a new peer's advert is not held (the peer table has its own bound) */
+export const MAX_HELD_ADVERTS = 4096

@@ -3,10 +3,10 @@ import { SignedTopic } from '../signed-topic.js'
 import { createAdvertValidator } from './advert.js'
 import {
   CHANGE_CHECK_MS, DEFAULT_HEARTBEAT_INTERVAL_MS, GREET_JITTER_MS, HEARTBEAT_DOMAIN, HEARTBEAT_PAYLOAD_TYPE, HEARTBEAT_TOPIC,
-  COALESCE_MS, LEAVE_TIMEOUT_MS, MAX_ADVERT_AGE_MS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES
+  COALESCE_MS, LEAVE_TIMEOUT_MS, MAX_ADVERT_AGE_MS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_BYTES, MAX_HELD_ADVERTS, RELAY_FRESH_INTERVALS
 } from './constants.js'
 import type { Advert } from './advert.js'
-import type { AdvertBody, Heartbeat, HeartbeatComponents, HeartbeatInit } from './index.js'
+import type { AdvertBody, Heartbeat, HeartbeatComponents, HeartbeatInit, HeldAdvert } from './index.js'
 import type { SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 
@@ -28,6 +28,8 @@ export class HeartbeatService implements Heartbeat {
   private lastSentAt = 0
   private readonly cert?: string
   private started = false
+  /** the newest envelope of each peer (and of this node), with when it was heard, for relaying */
+  private readonly latest = new Map<string, { seq: number, heardAt: number, envelope: Uint8Array }>()
 
   constructor (components: HeartbeatComponents, init: HeartbeatInit) {
     this.components = components
@@ -50,7 +52,10 @@ export class HeartbeatService implements Heartbeat {
         if (-ahead > MAX_ADVERT_AGE_MS) return `heartbeat from ${payload.peerId} is ${-ahead} ms old (a replay or a skewed clock)`
         return await this.init.authorise?.(payload) ?? null
       },
-      onPayload: advert => { this.init.onAdvert(advert) }
+      onPayload: (advert, _signer, envelope) => {
+        this.keep(advert.peerId, advert.seq, envelope)
+        this.init.onAdvert(advert)
+      }
     })
     this.cert = init.cert
   }
@@ -107,6 +112,31 @@ export class HeartbeatService implements Heartbeat {
     }, Math.random() * this.greetJitterMs)
   }
 
+  held (): HeldAdvert[] {
+    const oldest = this.now() - RELAY_FRESH_INTERVALS * this.intervalMs
+    const self = this.components.peerId.toString()
+    const out: HeldAdvert[] = []
+    for (const [peerId, a] of this.latest) {
+      if (peerId !== self && a.heardAt < oldest) this.latest.delete(peerId)
+      else out.push({ peerId, seq: a.seq, envelope: a.envelope })
+    }
+    return out
+  }
+
+  async receive (envelope: Uint8Array, from: PeerId): Promise<string | null> {
+    return this.topic.receive(envelope, from)
+  }
+
+  private keep (peerId: string, seq: number, envelope: Uint8Array): void {
+    const held = this.latest.get(peerId)
+    if (held != null && held.seq >= seq) return
+    if (held == null && this.latest.size >= MAX_HELD_ADVERTS) {
+      this.held()
+      if (this.latest.size >= MAX_HELD_ADVERTS) return
+    }
+    this.latest.set(peerId, { seq, heardAt: this.now(), envelope })
+  }
+
   /**
    * A peer that just subscribed (a new connection, or one back after a break) may have missed
    * this node's adverts: the one sent at start goes nowhere while nobody is connected, and others
@@ -155,6 +185,15 @@ export class HeartbeatService implements Heartbeat {
     if (body == null) return
     this.lastBody = JSON.stringify(body)
     this.lastSentAt = sentAt
-    await this.topic.publish({ v: 1, ...body, peerId: this.components.peerId.toString(), seq: this.lastSeq, sentAt, leaving, ...(this.cert != null ? { cert: this.cert } : {}) })
+    const peerId = this.components.peerId.toString()
+    let envelope: Uint8Array
+    try {
+      envelope = await this.topic.seal({ v: 1, ...body, peerId, seq: this.lastSeq, sentAt, leaving, ...(this.cert != null ? { cert: this.cert } : {}) })
+    } catch (err) {
+      this.components.log.warn({ component: 'heartbeat', err }, 'cannot sign advert; heartbeat skipped')
+      return
+    }
+    this.keep(peerId, this.lastSeq, envelope)
+    await this.topic.publishSealed(envelope)
   }
 }

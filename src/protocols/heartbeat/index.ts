@@ -11,7 +11,8 @@
  *                                   onAdvert(advert)  (the peer table decides freshness)
  *
  * A heartbeat signed by one key that claims to be another peer is rejected, and gossipsub stops
- * relaying it.
+ * relaying it. The service keeps the newest envelope of each peer so protocols/roster can hand a
+ * newcomer the adverts it missed; those take the same checks on arrival.
  */
 import { HeartbeatService } from './heartbeat.js'
 import type { Advert } from './advert.js'
@@ -54,6 +55,13 @@ export interface HeartbeatInit {
   now?: () => number
 }
 
+/** The newest signed advert of one peer, as it came (relayed as is: the receiver checks its signature). */
+export interface HeldAdvert {
+  peerId: string
+  seq: number
+  envelope: Uint8Array
+}
+
 export interface Heartbeat {
   start: () => Promise<void>
   stop: () => Promise<void>
@@ -71,6 +79,13 @@ export interface Heartbeat {
    * of this node without waiting for the next interval
    */
   greet: () => void
+  /**
+   * this node's newest advert and the newest of every peer heard within RELAY_FRESH_INTERVALS
+   * heartbeat intervals, for a node pulling the roster (protocols/roster)
+   */
+  held: () => HeldAdvert[]
+  /** an advert envelope relayed by `from` rather than gossiped: the checks gossip applies, then onAdvert; why it was refused, or null */
+  receive: (envelope: Uint8Array, from: PeerId) => Promise<string | null>
 }
 
 export function heartbeat (init: HeartbeatInit): (components: HeartbeatComponents) => Heartbeat {
