@@ -21,8 +21,11 @@ export interface SignedTopicInit<T> {
   component: string
   /** schema and authorisation check; returns why the payload is refused, or null to accept */
   check: (payload: unknown, signer: PeerId) => string | null | Promise<string | null>
-  /** called once per valid message from another node, with the envelope bytes it came in (to keep and relay) */
-  onPayload: (payload: T, signer: PeerId, envelope: Uint8Array) => void
+  /**
+   * called once per valid message from another node, with the envelope bytes it came in (to keep
+   * and relay); `relayed` when it came through `receive` rather than gossip
+   */
+  onPayload: (payload: T, signer: PeerId, envelope: Uint8Array, relayed: boolean) => void
 }
 
 /**
@@ -98,7 +101,7 @@ export class SignedTopic<T> {
   async receive (envelope: Uint8Array, from: PeerId): Promise<string | null> {
     const opened = await this.open(envelope, from)
     if (typeof opened === 'string') return opened
-    this.init.onPayload(opened.payload, opened.signer, envelope)
+    this.init.onPayload(opened.payload, opened.signer, envelope, true)
     return null
   }
 
@@ -132,6 +135,6 @@ export class SignedTopic<T> {
     const entry = this.accepted.get(evt.detail)
     if (entry == null) return
     this.accepted.delete(evt.detail)
-    this.init.onPayload(entry.payload, entry.signer, entry.envelope)
+    this.init.onPayload(entry.payload, entry.signer, entry.envelope, false)
   }
 }

@@ -507,14 +507,18 @@ describe('heartbeat service', () => {
     it('receive applies the gossip checks before onAdvert and says why it refused', async (t) => {
       const h = await started(t, keyA)
       const good = await sealJson(KIND, advertOf(keyB), keyB)
+      await h.pubsub.deliver(idB, gossip(idB, good))
       assert.equal(await h.service.receive(good, idA), null)
-      assert.deepEqual(h.received.map(a => a.peerId), [idB.toString()])
-      assert.deepEqual(h.service.held().find(a => a.peerId === idB.toString())?.envelope, good)
+      assert.deepEqual(h.received.map(a => a.peerId), [idB.toString(), idB.toString()], 'the peer table, not the service, decides which copy is news')
       // signed by A, claiming to be B: what a relaying peer might try
       const forged = await sealJson(KIND, advertOf(keyB, { seq: NOW + 1 }), keyA)
       assert.match(await h.service.receive(forged, idA) ?? '', /claims to be/)
       assert.match(await h.service.receive(new Uint8Array([1, 2, 3]), idA) ?? '', /./)
-      assert.equal(h.received.length, 1, 'nothing refused reached onAdvert')
+      assert.equal(h.received.length, 2, 'nothing refused reached onAdvert')
+      // not relayed onwards: only gossiped adverts are held, so freshness is not restarted at every hop
+      const relayedOnly = await sealJson(KIND, advertOf(keyB, { seq: NOW + 2 }), keyB)
+      assert.equal(await h.service.receive(relayedOnly, idA), null)
+      assert.deepEqual(h.service.held().find(a => a.peerId === idB.toString())?.envelope, good)
       assert.ok(h.reasons().some(r => r.includes('claims to be')), 'the refusal is logged with its reason')
     })
   })

@@ -28,7 +28,7 @@ export class HeartbeatService implements Heartbeat {
   private lastSentAt = 0
   private readonly cert?: string
   private started = false
-  /** the newest envelope of each peer (and of this node), with when it was heard, for relaying */
+  /** the newest gossiped envelope of each peer (and this node's own), with when it was heard, for relaying */
   private readonly latest = new Map<string, { seq: number, heardAt: number, envelope: Uint8Array }>()
 
   constructor (components: HeartbeatComponents, init: HeartbeatInit) {
@@ -52,8 +52,10 @@ export class HeartbeatService implements Heartbeat {
         if (-ahead > MAX_ADVERT_AGE_MS) return `heartbeat from ${payload.peerId} is ${-ahead} ms old (a replay or a skewed clock)`
         return await this.init.authorise?.(payload) ?? null
       },
-      onPayload: (advert, _signer, envelope) => {
-        this.keep(advert.peerId, advert.seq, envelope)
+      onPayload: (advert, _signer, envelope, relayed) => {
+        // first-hand adverts only: relaying a relayed one would restart its freshness at every
+        // hop, and a dead peer could travel from connection to connection as a ghost
+        if (!relayed) this.keep(advert.peerId, advert.seq, envelope)
         this.init.onAdvert(advert)
       }
     })

@@ -80,8 +80,8 @@ export interface Heartbeat {
    */
   greet: () => void
   /**
-   * this node's newest advert and the newest of every peer heard within RELAY_FRESH_INTERVALS
-   * heartbeat intervals, for a node pulling the roster (protocols/roster)
+   * this node's newest advert and the newest gossiped advert of every peer heard within
+   * RELAY_FRESH_INTERVALS heartbeat intervals, for a node pulling the roster (protocols/roster)
    */
   held: () => HeldAdvert[]
   /** an advert envelope relayed by `from` rather than gossiped: the checks gossip applies, then onAdvert; why it was refused, or null */

@@ -7,7 +7,7 @@
  *
  *   dialler ── own advert (envelope, or empty) ──▶ listener   (checked as gossip; refused → reset)
  *           ── have {v, have: [[peerId, seq], …]} ──▶
- *           ◀── each held advert newer than `have`, one envelope per frame ──
+ *           ◀── the held advert of each peer missing from `have`, one envelope per frame ──
  *           ◀── empty frame (end) ──
  *
  * Relayed adverts are their signers' own envelopes: the dialler checks each exactly as gossip

@@ -1,6 +1,9 @@
 import { MAX_ROSTER_PEERS } from './constants.js'
 
-/** What the puller holds: peer id → seq of the newest advert, so the other side sends only newer ones. */
+/**
+ * What the puller holds: peer id and seq of its newest advert of each. The listener sends the
+ * peers missing from it (the seqs let a later version send newer adverts too without a new protocol).
+ */
 export interface Have {
   v: 1
   have: Array<[string, number]>

@@ -102,7 +102,7 @@ export class RosterService implements Roster {
     }
   }
 
-  /** The listener's turns: the dialler's own advert, its `have` list, then what it lacks and an end frame. */
+  /** The listener's turns: the dialler's own advert, its `have` list, then the peers it lacks and an end frame. */
   private async serve (f: Frames, peer: PeerId, signal: AbortSignal): Promise<void> {
     const own = await f.readBytes({ signal }, 'roster own advert')
     if (own.byteLength > 0) {
@@ -112,11 +112,13 @@ export class RosterService implements Roster {
     const outsider = this.init.authorise?.(peer.toString()) ?? null
     if (outsider != null) throw new RefusedError(`not a member: ${outsider}`)
     const { have } = await f.readJson(isHave, 'roster have', { signal })
-    const known = new Map(have)
+    // peers the dialler lacks, not newer adverts of ones it holds: those come by gossip, and in a
+    // mass start every greeting bumps every node's seq, so "newer" meant nearly all, on every connection
+    const known = new Set(have.map(([peerId]) => peerId))
     const id = peer.toString()
     let sent = 0
     for (const a of this.init.held()) {
-      if (a.peerId === id || (known.get(a.peerId) ?? -1) >= a.seq) continue
+      if (a.peerId === id || known.has(a.peerId)) continue
       if (sent++ >= MAX_ROSTER_PEERS) break
       await f.writeBytes(a.envelope, { signal })
     }
