@@ -586,7 +586,8 @@ ${mdTable(['mesh size', 'daemons up', 'start-up', 'all see all online after', 'f
 *All see all online after* counts from the last daemon's start returning, with every peer table
 polled every 3 s. *First contact* is read from the daemons' logs instead: per ordered pair of
 daemons, from the later one's \`mesh daemon started\` line to the observer's first \`peer online\`
-line about the other (one clock: one machine).
+line about the other (one clock: one machine). It can be negative: a daemon advertises itself and
+pulls the roster before it logs that it has started.
 
 ### (a) A new node's tag, found by every member
 
