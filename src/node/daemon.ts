@@ -212,7 +212,7 @@ export class Daemon {
         this.livenessInput?.heard(advert.peerId, advert.leaving)
         if (known || advert.leaving) return
         // a line per peer coming online (at most one per peer and offline spell): when each node
-        // learnt of each other one, which scripts/bench-mass-start.ts reads
+        // learnt of each other one, which bench:scale reads (scripts/lib/daemon-logs.ts)
         log.info({ component: 'peers', peer: advert.peerId, name: advert.name }, 'peer online')
         // a newcomer (or a peer back from offline) has not heard this node's advert yet
         this.beat?.greet()

@@ -99,21 +99,21 @@ export class SignedTopic<T> {
    * as a gossiped one, then onPayload. Returns why it was refused, or null.
    */
   async receive (envelope: Uint8Array, from: PeerId): Promise<string | null> {
-    const opened = await this.open(envelope, from)
+    const opened = await this.open(envelope, from, 'relayed')
     if (typeof opened === 'string') return opened
     this.init.onPayload(opened.payload, opened.signer, envelope, true)
     return null
   }
 
   private readonly validator = async (from: PeerId, msg: Message): Promise<TopicValidatorResult> => {
-    const opened = await this.open(msg.data, from)
+    const opened = await this.open(msg.data, from, 'gossip')
     if (typeof opened === 'string') return TopicValidatorResult.Reject
     this.accepted.set(msg, { ...opened, envelope: msg.data })
     return TopicValidatorResult.Accept
   }
 
   /** the payload and its signer, or why it is refused (logged once per peer and reason) */
-  private async open (envelope: Uint8Array, from: PeerId): Promise<{ payload: T, signer: PeerId } | string> {
+  private async open (envelope: Uint8Array, from: PeerId, via: 'gossip' | 'relayed'): Promise<{ payload: T, signer: PeerId } | string> {
     try {
       const { signer, payload } = await openJson(this.init.kind, envelope)
       const refused = await this.init.check(payload, signer)
@@ -125,7 +125,7 @@ export class SignedTopic<T> {
       const level = this.refusals.get(peer) === reason ? 'debug' : 'warn'
       if (this.refusals.size > 10_000) this.refusals.clear()
       this.refusals.set(peer, reason)
-      this.components.log[level]({ component: this.init.component, peer, reason }, 'rejected gossip message')
+      this.components.log[level]({ component: this.init.component, peer, reason }, `rejected ${via} message`)
       return reason
     }
   }

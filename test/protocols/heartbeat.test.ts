@@ -102,10 +102,14 @@ function advertOf (key: PrivateKey, over: Record<string, unknown> = {}): Record<
 }
 
 /** A logger whose warn lines a test can read: rejections all look alike to gossipsub, the reason tells them apart. */
-function capturingLogger (): { log: Logger, reasons: () => string[] } {
+function capturingLogger (): { log: Logger, reasons: () => string[], messages: () => string[] } {
   const lines: string[] = []
   const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(s) } })
-  return { log, reasons: () => lines.map(l => (JSON.parse(l) as { reason?: string }).reason ?? '') }
+  return {
+    log,
+    reasons: () => lines.map(l => (JSON.parse(l) as { reason?: string }).reason ?? ''),
+    messages: () => lines.map(l => (JSON.parse(l) as { msg?: string }).msg ?? '')
+  }
 }
 
 interface Harness {
@@ -113,6 +117,7 @@ interface Harness {
   pubsub: FakePubSub
   received: Advert[]
   reasons: () => string[]
+  messages: () => string[]
   clock: { now: number }
 }
 
@@ -120,11 +125,11 @@ function harness (key: PrivateKey, advert: () => AdvertBody = () => body(), timi
   const pubsub = new FakePubSub()
   const received: Advert[] = []
   const clock = { now: NOW }
-  const { log, reasons } = capturingLogger()
+  const { log, reasons, messages } = capturingLogger()
   const service = heartbeat({ ...timing, advert, onAdvert: a => { received.push(a) }, now: () => clock.now })({
     peerId: peerIdFromPrivateKey(key), privateKey: key, pubsub, log
   })
-  return { service, pubsub, received, reasons, clock }
+  return { service, pubsub, received, reasons, messages, clock }
 }
 
 /** A started harness, stopped after the test whatever its outcome. */
@@ -520,6 +525,7 @@ describe('heartbeat service', () => {
       assert.equal(await h.service.receive(relayedOnly, idA), null)
       assert.deepEqual(h.service.held().find(a => a.peerId === idB.toString())?.envelope, good)
       assert.ok(h.reasons().some(r => r.includes('claims to be')), 'the refusal is logged with its reason')
+      assert.ok(h.messages().includes('rejected relayed message'), 'the log says it was not gossip')
     })
   })
 
