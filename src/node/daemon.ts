@@ -33,6 +33,7 @@ import { ensureHome } from './home.js'
 import { initHome } from './init.js'
 import { loadKey } from './keys.js'
 import { createMeshLibp2p } from './libp2p.js'
+import { withCachedSigning } from './signing-key.js'
 import { peerTable } from './peer-table/index.js'
 import { liveness as livenessService } from './liveness/index.js'
 import { installSwarmKey, readSwarmKey } from './swarm-key.js'
@@ -182,7 +183,9 @@ export class Daemon {
     await this.table.start()
     if (this.table.corrupt > 0) log.warn({ component: 'daemon', count: this.table.corrupt }, 'some stored peer records do not decode')
 
-    const membership = this.membership = this.createMembership(self, privateKey)
+    // libp2p keeps the key as loaded; mesh's own signatures (several per task) use the cached import
+    const signingKey = withCachedSigning(privateKey)
+    const membership = this.membership = this.createMembership(self, signingKey)
     const node = this.node = await createMeshLibp2p({
       privateKey,
       denied: id => membership.denied(id),
@@ -217,7 +220,7 @@ export class Daemon {
         // a newcomer (or a peer back from offline) has not heard this node's advert yet
         this.beat?.greet()
       }
-    })({ peerId: node.peerId, privateKey, pubsub: node.services.pubsub, log })
+    })({ peerId: node.peerId, privateKey: signingKey, pubsub: node.services.pubsub, log })
     await this.beat.start()
     // a connection's dialler pulls the adverts it lacks: gossip sent before it joined is not repeated
     const beat = this.beat
@@ -231,8 +234,8 @@ export class Daemon {
     this.tagAdverts = tagAdverts({ tags: this.config.tags })({ dht: node.services.dht, log })
     await this.tagAdverts.start()
 
-    await this.startTasks(node, privateKey)
-    this.startRevocations(node, privateKey)
+    await this.startTasks(node, signingKey)
+    this.startRevocations(node, signingKey)
     await this.startSync(node)
     await this.startInvites(node)
 
