@@ -24,6 +24,7 @@ import { revocations as revocationsTopic } from '../protocols/revocations/index.
 import { InviteBook, hashSecret, issueCertificate, loadAuthority } from './trust/index.js'
 import { Runner, RunJournal } from './runner/index.js'
 import { TaskRecords, levelRecordDb } from './store/task-records.js'
+import { cachedRecordDb } from './store/cached-db.js'
 import { buildAdvert, emptyUsage } from './advert.js'
 import { createSystemReader, readCapabilities } from './capabilities/index.js'
 import { loadConfig } from './config.js'
@@ -68,6 +69,8 @@ import type { Executor } from '../exec/index.js'
 
 /** Certificates issued through invites last this long; renew with mesh ca sign. */
 const JOIN_CERT_TTL_MS = 90 * 86_400_000
+/** Task records whose stored values stay in memory (a few KiB each): the tasks in flight and just done. */
+const RECENT_RECORDS = 1024
 
 export interface DaemonOptions {
   home: string
@@ -511,7 +514,7 @@ export class Daemon {
     const { log } = this
     if (this.db == null || this.paths == null || this.caps == null || this.config == null) throw new Error('start order')
     const self = node.peerId.toString()
-    const records = new TaskRecords(levelRecordDb(this.db.sublevel<string, string>('records', {})), log, {
+    const records = new TaskRecords(cachedRecordDb(levelRecordDb(this.db.sublevel<string, string>('records', {})), RECENT_RECORDS), log, {
       attempts: levelRecordDb(this.db.sublevel<string, string>('attempts', {}))
     })
     await records.load()

@@ -237,6 +237,9 @@ export class TaskRecords {
   }
 
   private async stored (id: string): Promise<StoredRecord | undefined> {
+    // the index holds every current record that decodes: a task seen for the first time (each
+    // task's first record, on every node) needs no read
+    if (!this.index.has(id)) return undefined
     const value = await this.db.get(id)
     return value == null ? undefined : this.decode(id, value)
   }
