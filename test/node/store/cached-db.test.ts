@@ -61,6 +61,26 @@ describe('cachedRecordDb', () => {
     assert.equal(inner.map.get('y'), 'kept')
   })
 
+  it('does not remember a read that a write overtook (it may hold the value before the write)', async () => {
+    const inner = countingDb()
+    inner.map.set('k', 'old')
+    let release = (): void => {}
+    const slowGet = inner.get
+    inner.get = async (k) => {
+      const value = await slowGet(k)
+      await new Promise<void>(resolve => { release = resolve })
+      return value
+    }
+    const db = cachedRecordDb(inner, 10)
+    const reading = db.get('k')
+    await new Promise(resolve => setImmediate(resolve))
+    await db.put('k', 'new')
+    release()
+    assert.equal(await reading, 'old')
+    inner.get = slowGet
+    assert.equal(await db.get('k'), 'new')
+  })
+
   it('iterates the db itself', async () => {
     const inner = countingDb()
     const db = cachedRecordDb(inner, 1)
