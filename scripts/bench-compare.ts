@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { createControlClient } from '../src/node/control/index.js'
 import { benchStart } from './lib/bench-main.js'
-import { excessOver, monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
+import { callersOf, excessOver, monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
 import { createLab, makeSwarmKey, netnsProblem, startAll, teardown, leftovers } from './lib/netns.js'
 import { labSshKeys, labSshOptions, startLabMaster, startLabSshd } from './lib/netns-sshd.js'
@@ -765,7 +765,22 @@ function failureNotes (r: Results): string[] {
 
 // ---------------------------------------------------------------- profiles
 
-interface ProfileRow { name: string, phase: string, summary: ProfileSummary, whole?: ProfileSummary, idle?: ProfileSummary }
+interface ProfileRow {
+  name: string
+  phase: string
+  summary: ProfileSummary
+  whole?: ProfileSummary
+  idle?: ProfileSummary
+  /** socket writes during the phase by the protocol or service behind them: [caller, ms] */
+  writers?: Array<[string, number]>
+}
+
+/**
+ * The frames between a protocol's write and the socket (stream framing, Noise, the swarm key, Node's
+ * stream internals), yamux's own sending and gossipsub's outbound queue: skipped, so a write is
+ * credited to what asked for it (a forwarded message, a publish, a protocol's frame).
+ */
+const WRITE_PLUMBING = /\((node:[^)]*|\(native\)|\(program\)|@libp2p\/utils|@libp2p\/tcp|@chainsafe\/libp2p-noise|mesh node\/pnet|uint8arraylist|it-[^)]*)\)$|^(sendFrame|sendData|send|processSendQueue) \(@chainsafe\/libp2p-yamux\)$|^(pushPrefixed|push|sendRpc) \(@libp2p\/gossipsub\)$/
 
 /** the daemon's (or CLI's) profile files in DIR, by pid */
 function profileFiles (dir: string): string[] {
@@ -802,7 +817,8 @@ function collectProfiles (lab: Lab, phase: string, window: [number, number], who
     // the idle mesh keeps every daemon busy (heartbeats, gossip): what the phase added is the excess
     const all = summarizeProfile(f, 100_000, window)
     const idle = summarizeProfile(f, 100_000, lab.idleWindow)
-    out.push({ name: `${host.name} (${role})`, phase, summary: excessOver(all, idle, 20), whole: all, idle })
+    const writers = callersOf(f, 'writeBuffer', { window, skip: WRITE_PLUMBING, top: 100 })
+    out.push({ name: `${host.name} (${role})`, phase, summary: excessOver(all, idle, 20), whole: all, idle, writers })
   }
   if (cliDir != null) {
     const cli = profileFiles(join(lab.profDir, cliDir)).map(f => summarizeProfile(f, 40))
@@ -831,8 +847,16 @@ ${rows.map(p => {
     return `**${p.name}, ${p.phase}** — ${head}.
 By package (self): ${s.packages.slice(0, 8).map(([k, ms]) => `${k} ${pct(ms, s)}`).join(', ')}.
 Functions (self): ${s.functions.slice(0, 8).map(([k, ms]) => `\`${k}\` ${pct(ms, s)}`).join(', ')}.
-mesh functions (inclusive): ${s.own.slice(0, 10).map(([k, ms]) => `\`${k}\` ${pct(ms, s)}`).join(', ')}.`
+mesh functions (inclusive): ${s.own.slice(0, 10).map(([k, ms]) => `\`${k}\` ${pct(ms, s)}`).join(', ')}.${renderWriters(p)}`
   }).join('\n\n')}`
+}
+
+/** one line: the phase's socket writes by caller, as shares of all its `writeBuffer` time */
+function renderWriters (p: ProfileRow): string {
+  const total = (p.writers ?? []).reduce((n, [, ms]) => n + ms, 0)
+  if (p.writers == null || p.whole == null || total === 0) return ''
+  const share = (ms: number): string => `${fmtNum(ms / total * 100, 0)} %`
+  return `\nSocket writes (\`writeBuffer\`, ${fmtNum(total / p.whole.busyMs * 100, 0)} % of the phase's busy time) by caller: ${p.writers.slice(0, 6).map(([k, ms]) => `\`${k}\` ${share(ms)}`).join(', ')}.`
 }
 
 // ---------------------------------------------------------------- main

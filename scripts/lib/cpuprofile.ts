@@ -99,6 +99,47 @@ export function summarizeProfile (file: string, top = 15, window?: [number, numb
   return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, functions: sortMs(fn), packages: sortMs(pkg), own: sortMs(own) }
 }
 
+export interface CallerOptions {
+  /** [from, to] in monotonic µs; samples outside it are left out */
+  window?: [number, number]
+  /** frames to step over on the way up, matched against `name (area)`: the plumbing in between */
+  skip: RegExp
+  /** how many of the first frames not skipped make up a caller (default 2) */
+  depth?: number
+  top?: number
+}
+
+/**
+ * Who ran the samples of one function — for `writeBuffer` (a socket write), which protocol or
+ * service wrote: for each of its samples, the first `depth` frames up the stack that `skip` does not
+ * match, as \`name (area) < name (area)\`. [caller, ms], largest first.
+ */
+export function callersOf (file: string, functionName: string, opts: CallerOptions): Array<[string, number]> {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(p.nodes.map(n => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const frame = (n: ProfileNode): string => `${n.callFrame.functionName !== '' ? n.callFrame.functionName : '(anonymous)'} (${areaOf(n.callFrame.url, n.callFrame.functionName)})`
+  const out = new Map<string, number>()
+  let t = p.startTime
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0
+    t += dt
+    if (opts.window != null && (t < opts.window[0] || t > opts.window[1])) continue
+    const node = byId.get(p.samples[i] as number)
+    if (node?.callFrame.functionName !== functionName) continue
+    const chain: string[] = []
+    for (let cur = parent.get(node.id); cur != null && chain.length < (opts.depth ?? 2); cur = parent.get(cur)) {
+      const n = byId.get(cur)
+      if (n == null || n.callFrame.functionName === '(root)') break
+      if (!opts.skip.test(frame(n))) chain.push(frame(n))
+    }
+    const key = chain.length > 0 ? chain.join(' < ') : '(no caller outside the skipped frames)'
+    out.set(key, (out.get(key) ?? 0) + dt)
+  }
+  return [...out].map(([k, us]): [string, number] => [k, us / 1000]).sort((a, b) => b[1] - a[1]).slice(0, opts.top ?? 8)
+}
+
 /**
  * What a phase cost beyond a reference window of the same process (e.g. the idle daemon): every
  * entry of `phase` minus the reference's rate over the phase's length; only what grew is kept.
