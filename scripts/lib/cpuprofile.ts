@@ -61,12 +61,18 @@ function label (n: ProfileNode): string {
   return `${functionName !== '' ? functionName : '(anonymous)'}${where}`
 }
 
-/** `window`: [from, to] in monotonic µs; samples outside it are left out */
-export function summarizeProfile (file: string, top = 15, window?: [number, number]): ProfileSummary {
+/** a profile with its nodes by id and each node's parent */
+function loadProfile (file: string): { p: Profile, byId: Map<number, ProfileNode>, parent: Map<number, number> } {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile
   const byId = new Map(p.nodes.map(n => [n.id, n]))
   const parent = new Map<number, number>()
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  return { p, byId, parent }
+}
+
+/** `window`: [from, to] in monotonic µs; samples outside it are left out */
+export function summarizeProfile (file: string, top = 15, window?: [number, number]): ProfileSummary {
+  const { p, byId, parent } = loadProfile(file)
   const fn = new Map<string, number>()
   const pkg = new Map<string, number>()
   const own = new Map<string, number>()
@@ -115,10 +121,7 @@ export interface CallerOptions {
  * match, as \`name (area) < name (area)\`. [caller, ms], largest first.
  */
 export function callersOf (file: string, functionName: string, opts: CallerOptions): Array<[string, number]> {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile
-  const byId = new Map(p.nodes.map(n => [n.id, n]))
-  const parent = new Map<number, number>()
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const { p, byId, parent } = loadProfile(file)
   const frame = (n: ProfileNode): string => `${n.callFrame.functionName !== '' ? n.callFrame.functionName : '(anonymous)'} (${areaOf(n.callFrame.url, n.callFrame.functionName)})`
   const out = new Map<string, number>()
   let t = p.startTime

@@ -4,6 +4,7 @@
  *   client ── {taskId} ──▶ holder ── {status: cancelled | finished | unknown, message} ──▶ client
  */
 import { errorMessage } from '../../errors.js'
+import { exchangeWith } from '../exchange.js'
 import { frames } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
 import { oneLine } from '../peer-text.js'
@@ -71,17 +72,12 @@ export function cancel (init: { handler: CancelHandler }): (components: CancelCo
       },
       async request (peer, taskId, signal) {
         const s = AbortSignal.any([signal ?? new AbortController().signal, AbortSignal.timeout(TIMEOUT_MS)])
-        const stream = await node.dialProtocol(peer, CANCEL_PROTOCOL, { signal: s })
-        const f = frames(stream, MAX_BYTES)
-        try {
+        return exchangeWith(node, peer, CANCEL_PROTOCOL, s, async (stream) => {
+          const f = frames(stream, MAX_BYTES)
           await f.writeJson({ taskId }, { signal: s })
           const reply = await f.readJson(isCancelReply, 'cancel reply', { signal: s })
-          await stream.close({ signal: s })
           return { status: reply.status, message: oneLine(reply.message) }
-        } catch (err) {
-          stream.abort(err instanceof Error ? err : new Error(String(err)))
-          throw err
-        }
+        })
       }
     }
   }

@@ -9,6 +9,7 @@
  * id, so a stolen answer is useless to anyone else.
  */
 import { errorMessage } from '../../errors.js'
+import { exchangeWith } from '../exchange.js'
 import { frames } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
 import { oneLine } from '../peer-text.js'
@@ -79,15 +80,10 @@ export function serveJoin (handler: JoinHandler): (c: JoinComponents) => { start
 
 /** The new node's side: asks the issuer at `peer` for a certificate. */
 export async function requestJoin (node: Pick<Libp2p, 'dialProtocol'>, peer: PeerId | Parameters<Libp2p['dialProtocol']>[0], request: JoinRequest, signal: AbortSignal): Promise<JoinReply> {
-  const stream = await node.dialProtocol(peer, JOIN_PROTOCOL, { signal })
-  const f = frames(stream, MAX_BYTES)
-  try {
+  return exchangeWith(node, peer, JOIN_PROTOCOL, signal, async (stream) => {
+    const f = frames(stream, MAX_BYTES)
     await f.writeJson(request, { signal })
     const reply = await f.readJson(isJoinReply, 'join reply', { signal })
-    await stream.close({ signal })
     return reply.status === 'refused' ? { status: 'refused', reason: oneLine(reply.reason) } : reply
-  } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error(String(err)))
-    throw err
-  }
+  })
 }

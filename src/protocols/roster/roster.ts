@@ -1,5 +1,6 @@
 import { RateLimiter } from '@libp2p/utils'
 import { errorMessage } from '../../errors.js'
+import { exchangeWith } from '../exchange.js'
 import { frames, ProtocolError } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
 import {
@@ -60,9 +61,8 @@ export class RosterService implements Roster {
 
   async pull (peer: PeerId, signal?: AbortSignal): Promise<RosterResult> {
     const s = AbortSignal.any([this.controller.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS), ...(signal != null ? [signal] : [])])
-    const stream = await this.c.node.dialProtocol(peer, ROSTER_PROTOCOL, { signal: s })
-    const f = frames(stream, MAX_FRAME_BYTES)
-    try {
+    return exchangeWith(this.c.node, peer, ROSTER_PROTOCOL, s, async (stream) => {
+      const f = frames(stream, MAX_FRAME_BYTES)
       const held = this.init.held()
       const self = this.c.node.peerId.toString()
       await f.writeBytes(held.find(a => a.peerId === self)?.envelope ?? new Uint8Array(0), { signal: s })
@@ -74,12 +74,8 @@ export class RosterService implements Roster {
         if (++result.received > MAX_ROSTER_PEERS) throw new ProtocolError(`roster: more than ${MAX_ROSTER_PEERS} adverts`)
         if (await this.init.receive(envelope, peer) == null) result.accepted++
       }
-      await stream.close({ signal: s })
       return result
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-      throw err
-    }
+    })
   }
 
   private readonly onStream = async (stream: Stream, connection: Connection): Promise<void> => {

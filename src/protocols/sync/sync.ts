@@ -1,6 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter } from '@libp2p/utils'
 import { errorMessage } from '../../errors.js'
+import { exchangeWith } from '../exchange.js'
 import { frames, ProtocolError } from '../frames.js'
 import {
   CONNECT_DELAY_MS, CONNECT_TRIES, MIN_GAP_MS, FOLLOW_UP_DELAY_MS, INBOUND_PER_MINUTE, JITTER, MAX_FRAME_BYTES, MAX_INBOUND_SESSIONS,
@@ -87,16 +88,9 @@ export class SyncService implements Sync {
     const refused = this.init.authorise?.(id) ?? null
     if (refused != null) throw new SyncRefusedError(`not syncing with ${id}: ${refused}`)
     const s = AbortSignal.any([this.controller.signal, AbortSignal.timeout(SESSION_TIMEOUT_MS), ...(signal != null ? [signal] : [])])
-    const stream = await this.c.node.dialProtocol(peer, SYNC_PROTOCOL, { signal: s })
-    try {
-      const result = await this.session(stream, id, s).initiate()
-      await stream.close({ signal: s })
-      this.done(peer, result)
-      return result
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-      throw err
-    }
+    const result = await exchangeWith(this.c.node, peer, SYNC_PROTOCOL, s, async stream => this.session(stream, id, s).initiate())
+    this.done(peer, result)
+    return result
   }
 
   private readonly onStream = async (stream: Stream, connection: Connection): Promise<void> => {
