@@ -1,5 +1,6 @@
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { StreamXor } from './cipher.js'
+import { WriteBatch } from './write-batch.js'
 import type { AbortOptions, Logger, MultiaddrConnection } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
 
@@ -15,17 +16,22 @@ export interface PrivateStreamInit {
   log: Logger
 }
 
-/** The connection as the upper layers (Noise, then Yamux) see it: plaintext in, XORed bytes out. */
+/**
+ * The connection as the upper layers (Noise, then Yamux) see it: plaintext in, XORed bytes out; the
+ * writes of one event-loop turn leave in one socket write (write-batch.ts).
+ */
 export class PrivateStream extends AbstractMultiaddrConnection {
   private readonly maConn: MultiaddrConnection
   private readonly inbound: StreamXor
   private readonly outbound: StreamXor
+  private readonly batch: WriteBatch
 
   constructor (init: PrivateStreamInit) {
     super({ log: init.log, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
     this.maConn = init.maConn
     this.inbound = new StreamXor(init.psk, init.remoteNonce)
     this.outbound = new StreamXor(init.psk, init.localNonce)
+    this.batch = new WriteBatch(data => this.maConn.send(data), err => { this.abort(err) })
     this.maConn.addEventListener('message', (evt) => {
       // bytes after the close have no cipher left; a throw here would kill the daemon
       if (this.inbound.closed) return
@@ -37,8 +43,12 @@ export class PrivateStream extends AbstractMultiaddrConnection {
         for (const buf of data) this.onData(this.inbound.updateInPlace(buf))
       }
     })
-    this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
+    this.maConn.addEventListener('drain', () => {
+      this.batch.drained()
+      this.onMuxerDrain()
+    })
     this.maConn.addEventListener('close', (evt) => {
+      this.batch.discard()
       this.inbound.close()
       this.outbound.close()
       if (evt.error == null) this.onTransportClosed()
@@ -48,6 +58,7 @@ export class PrivateStream extends AbstractMultiaddrConnection {
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
+    this.batch.flush()
     await this.maConn.close(options)
   }
 
@@ -55,10 +66,11 @@ export class PrivateStream extends AbstractMultiaddrConnection {
     // a write racing the close of the connection underneath: nothing can be sent any more
     if (this.outbound.closed) return { sentBytes: data.byteLength, canSendMore: false }
     // encrypted straight from the list's parts: no concatenated copy first
-    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(this.outbound.updateAll(data, data.byteLength)) }
+    return { sentBytes: data.byteLength, canSendMore: this.batch.write(this.outbound.updateAll(data, data.byteLength)) }
   }
 
   sendReset (err: Error): void {
+    this.batch.discard()
     this.maConn.abort(err)
   }
 
