@@ -115,6 +115,9 @@ export interface CallerOptions {
   top?: number
 }
 
+/** the caller of a sample whose every frame above the function was skipped */
+export const NO_CALLER = '(no caller outside the skipped frames)'
+
 /**
  * Who ran the samples of one function — for `writeBuffer` (a socket write), which protocol or
  * service wrote: for each of its samples, the first `depth` frames up the stack that `skip` does not
@@ -137,7 +140,7 @@ export function callersOf (file: string, functionName: string, opts: CallerOptio
       if (n == null || n.callFrame.functionName === '(root)') break
       if (!opts.skip.test(frame(n))) chain.push(frame(n))
     }
-    const key = chain.length > 0 ? chain.join(' < ') : '(no caller outside the skipped frames)'
+    const key = chain.length > 0 ? chain.join(' < ') : NO_CALLER
     out.set(key, (out.get(key) ?? 0) + dt)
   }
   return [...out].map(([k, us]): [string, number] => [k, us / 1000]).sort((a, b) => b[1] - a[1]).slice(0, opts.top ?? 8)
