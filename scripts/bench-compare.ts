@@ -495,7 +495,15 @@ async function phaseFanout (ctx: Ctx, lab: Lab, size: number): Promise<FanoutRes
 
 // ---------------------------------------------------------------- 3. throughput
 
-interface TpRound { what: 'mesh' | 'xargs', wallMs: number, ok: number, failures: string[], byRunner: Map<string, number> }
+interface TpRound {
+  what: 'mesh' | 'xargs'
+  wallMs: number
+  ok: number
+  failures: string[]
+  byRunner: Map<string, number>
+  /** mesh rounds: CPU (utime+stime) the round cost host1's daemon and all the other daemons together, ms, beyond their idle rate */
+  cpuMs?: { dispatcher: number, others: number }
+}
 
 interface TpResult { tasks: number, hosts: number, concurrency: number, xargsP: number, rounds: TpRound[], window: [number, number] }
 
@@ -506,6 +514,7 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
   const res: TpResult = { tasks, hosts: tpHosts, concurrency: tpConcurrency, xargsP, rounds: [], window: [0, 0] }
   const meshRound = async (n: number): Promise<TpRound> => {
     const round: TpRound = { what: 'mesh', wallMs: 0, ok: 0, failures: [], byRunner: new Map() }
+    const cpu0 = daemonCpuMs(lab)
     const t0 = performance.now()
     await runPool(n, tpConcurrency, async () => {
       if (ctx.reaper.interrupted || round.failures.length >= 20) return
@@ -525,6 +534,11 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
       }
     })
     round.wallMs = performance.now() - t0
+    const cpu1 = daemonCpuMs(lab)
+    // what the idle mesh would have used anyway over the round is not the tasks' cost
+    const idleMs = (i: number): number => (lab.idleCpu[i] ?? 0) / 100 * round.wallMs
+    const spent = cpu1.map((ms, i) => ms - (cpu0[i] ?? NaN) - idleMs(i))
+    round.cpuMs = { dispatcher: spent[0] ?? NaN, others: spent.slice(1).reduce((a, b) => a + b, 0) }
     return round
   }
   const xargsRound = async (): Promise<TpRound> => {
@@ -540,11 +554,17 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
       checkInterrupted(ctx)
       const r = what === 'mesh' ? await meshRound(tasks) : await xargsRound()
       res.rounds.push(r)
-      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`)
+      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.cpuMs != null ? `; daemon CPU per task: host1 ${fmtNum(r.cpuMs.dispatcher / tasks, 2)} ms, others ${fmtNum(r.cpuMs.others / tasks, 2)} ms` : ''}`)
     }
   }
   res.window[1] = monotonicUs()
   return res
+}
+
+/** CPU (utime+stime) each of the lab's daemons has used so far, ms, in the order of its hosts (host1 first) */
+function daemonCpuMs (lab: Lab): number[] {
+  const hz = clockTicksPerSecond()
+  return lab.state.hosts.map(h => { try { return cpuTicks(h.pid ?? 0) / hz * 1000 } catch { return NaN } })
 }
 
 // ---------------------------------------------------------------- report
@@ -669,7 +689,15 @@ each, alternating, on one lab after ${r.concurrency * 3} unmeasured tasks.
 ${mdTable(['what', 'rounds', 'wall median', 'p95', 'spread', 'tasks/s (median)', 'failed', 'median ÷ xargs'], rows)}
 
 **mesh runs ${fmtNum(r.tasks / (mw / 1000), 1)} no-op tasks/s over ${r.hosts} hosts, ${ratio(mw, xw)} the time of local \`xargs -P\`**${failed > 0 ? ` (${failed} tasks failed, see notes)` : ''}.
-Tasks per host over all rounds: ${[...by].sort().map(([k, v]) => `${k} ${v}`).join(', ')}.${plot != null ? ` Rounds: [${plot}](${plot}).` : ''}`
+Tasks per host over all rounds: ${[...by].sort().map(([k, v]) => `${k} ${v}`).join(', ')}.${plot != null ? ` Rounds: [${plot}](${plot}).` : ''}${renderTpCpu(mesh, r.tasks)}`
+}
+
+/** the daemons' CPU per task (the machine's cores are what a no-op task competes for here) */
+function renderTpCpu (mesh: TpRound[], tasks: number): string {
+  const rounds = mesh.filter(x => x.cpuMs != null && Number.isFinite(x.cpuMs.dispatcher + x.cpuMs.others))
+  if (rounds.length === 0) return ''
+  const per = (pick: (c: NonNullable<TpRound['cpuMs']>) => number): string => fmtNum(median(rounds.map(x => pick(x.cpuMs as NonNullable<TpRound['cpuMs']>) / tasks)), 2)
+  return `\nDaemon CPU per task (utime+stime over each mesh round, minus the daemons' idle rate; median of ${rounds.length}): host1 (dispatcher) ${per(c => c.dispatcher)} ms, all the other daemons together ${per(c => c.others)} ms, in all ${per(c => c.dispatcher + c.others)} ms.`
 }
 
 function tpCells (xs: TpRound[], base: number): string[] {
