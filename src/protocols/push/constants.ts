@@ -1,10 +1,22 @@
 /**
- * 1.1.0: each missing file is announced by a header naming its source (the dispatcher's bytes or a
- * peer that holds it) and answered with a result. 1.0.0: the dispatcher sends every missing file
- * itself; still spoken, so a mesh can be upgraded one machine at a time.
+ * 1.2.0: as 1.1.0, and the stream stays open after the runner's last word for the dispatcher's next
+ * offer to that runner (the dispatcher ends it by closing its side). 1.1.0: each missing file is
+ * announced by a header naming its source (the dispatcher's bytes or a peer that holds it) and
+ * answered with a result. 1.0.0: the dispatcher sends every missing file itself. The older ones are
+ * still spoken, so a mesh can be upgraded one machine at a time.
  */
-export const PUSH_PROTOCOL = '/mesh/push/1.1.0'
+export const PUSH_PROTOCOL = '/mesh/push/1.2.0'
+export const PUSH_PROTOCOL_1_1 = '/mesh/push/1.1.0'
 export const PUSH_PROTOCOL_1_0 = '/mesh/push/1.0.0'
+export const PUSH_PROTOCOLS = [PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, PUSH_PROTOCOL_1_0]
+/**
+ * 1.2.0: a dispatcher keeps at most this many streams per runner open between offers, each for at
+ * most PUSH_STREAM_IDLE_MS; a runner waits PUSH_STREAM_WAIT_MS for the next offer (well beyond the
+ * dispatcher's idle time, so a runner never closes a stream an offer is on its way over)
+ */
+export const MAX_IDLE_PUSH_STREAMS = 4
+export const PUSH_STREAM_IDLE_MS = 10_000
+export const PUSH_STREAM_WAIT_MS = 60_000
 /** a task offer carries the spec (env, argv) and the file manifest, never file bytes */
 export const MAX_OFFER_BYTES = 256 * 1024
 export const PUSH_TIMEOUT_MS = 15_000

@@ -14,6 +14,9 @@
  * bytes on as they arrive), so a staged input spreads along a chain instead of N copies over the
  * dispatcher's link.
  *
+ * The stream (1.2.0) then waits for the dispatcher's next offer to that runner: a busy dispatcher
+ * pays the stream's opening (a protocol negotiation round trip) and closing once, not per task.
+ *
  * A rejection is a status in the message, not a broken stream: the dispatcher tries the next
  * candidate. Every read has a deadline, every frame a size limit, and both sides close the stream.
  */
@@ -23,7 +26,7 @@ import type { Logger } from '../../node/logger.js'
 import type { PeerId, Libp2p } from '@libp2p/interface'
 
 export type { TaskOffer, OfferedFile, OfferReply, FinalReply } from './messages.js'
-export { PUSH_PROTOCOL, PUSH_PROTOCOL_1_0 } from './constants.js'
+export { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, PUSH_PROTOCOL_1_0 } from './constants.js'
 
 /** The runner's side of one offer; the local (self-dispatch) path uses the same interface. */
 export interface OfferSession {
@@ -81,6 +84,8 @@ export interface PushInit {
   /** the runner's way to fetch a file from a peer (the file protocol); without it, peer sources fail over to the dispatcher */
   fetch?: (peer: string, sha256: string, size: number, signal?: AbortSignal) => AsyncIterable<Uint8Array>
   timeoutMs?: number
+  /** how long the dispatcher keeps a 1.2.0 stream open for a next offer (default PUSH_STREAM_IDLE_MS) */
+  streamIdleMs?: number
 }
 
 export interface Push {

@@ -4,10 +4,10 @@ import { ProtocolError, frames } from '../frames.js'
 import { oneLine } from '../peer-text.js'
 import { FILE_CHUNK_BYTES } from '../file/constants.js'
 import { receiveFile, sendFile } from '../file/transfer.js'
-import { MAX_HEADERS_PER_FILE, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, MIN_COPY_BYTES_PER_S, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOL_1_0, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
+import { MAX_HEADERS_PER_FILE, MAX_IDLE_PUSH_STREAMS, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, MIN_COPY_BYTES_PER_S, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOLS, PUSH_PROTOCOL_1_0, PUSH_STREAM_IDLE_MS, PUSH_STREAM_WAIT_MS, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
 import { createValidators, fromPeer, isFileHeader, isFileResult, isOfferFrame } from './messages.js'
-import type { OfferedFile, TaskOffer, Validators } from './messages.js'
+import type { OfferFrame, OfferedFile, TaskOffer, Validators } from './messages.js'
 import type { FileLease, FileSupply, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
 import type { Frames } from '../frames.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -16,26 +16,35 @@ export class PushService implements Push {
   private readonly components: PushComponents
   private readonly init: PushInit
   private readonly timeoutMs: number
+  private readonly streamIdleMs: number
   private readonly validators: Validators = createValidators()
+  /** 1.2.0 streams between offers, by runner: the next offer to it goes over one of these */
+  private readonly idle = new Map<string, IdleStream[]>()
   private started = false
+  private stopped = false
 
   constructor (components: PushComponents, init: PushInit) {
     this.components = components
     this.init = init
     this.timeoutMs = init.timeoutMs ?? PUSH_TIMEOUT_MS
+    this.streamIdleMs = init.streamIdleMs ?? PUSH_STREAM_IDLE_MS
   }
 
   async start (): Promise<void> {
     if (this.started) return
-    // one limit for both versions: a peer cannot double its share by speaking both
+    // one limit for all versions: a peer cannot multiply its share by speaking several
     const handler = limitPerPeer(MAX_PUSH_STREAMS_PER_PEER, this.onStream)
-    await this.components.node.handle([PUSH_PROTOCOL, PUSH_PROTOCOL_1_0], handler, { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
+    await this.components.node.handle(PUSH_PROTOCOLS, handler, { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
     this.started = true
+    this.stopped = false
   }
 
   async stop (): Promise<void> {
+    this.stopped = true
+    for (const kept of [...this.idle.values()].flat()) this.drop(kept)
+    this.idle.clear()
     if (!this.started) return
-    await this.components.node.unhandle([PUSH_PROTOCOL, PUSH_PROTOCOL_1_0])
+    await this.components.node.unhandle(PUSH_PROTOCOLS)
     this.started = false
   }
 
@@ -45,11 +54,24 @@ export class PushService implements Push {
     let stream: Stream | undefined
     let committing = false
     try {
-      stream = await this.components.node.dialProtocol(peer, [PUSH_PROTOCOL, PUSH_PROTOCOL_1_0], { signal })
-      const f = frames(stream, MAX_OFFER_BYTES)
       const body = new TextEncoder().encode(JSON.stringify(offer))
       const { auth, cert } = await this.init.auth.sign(body, offer)
-      await f.writeJson({ body: new TextDecoder().decode(body), auth, cert }, { signal })
+      const frame = { body: new TextDecoder().decode(body), auth, cert }
+      let f = this.takeIdle(runner)
+      try {
+        if (f != null) await f.writeJson(frame, { signal })
+      } catch {
+        // closed under us (the connection went, the runner restarted): a write that failed
+        // delivered no whole offer, so a fresh stream is safe
+        f?.stream.abort(new Error('kept push stream failed'))
+        f = undefined
+      }
+      if (f == null) {
+        stream = await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal })
+        f = frames(stream, MAX_OFFER_BYTES)
+        await f.writeJson(frame, { signal })
+      }
+      stream = f.stream
       // a runner needing no files commits right after its reply: from here on a failure leaves the
       // outcome unknown (only a clean rejection below is certain)
       committing = true
@@ -57,8 +79,8 @@ export class PushService implements Push {
       signal.clear()
       if (reply.status === 'rejected') {
         committing = false
-        // close our side too: a stream left open counts against the per-protocol stream limit
-        await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
+        // kept for the next offer, or closed: a stream left open counts against the per-protocol stream limit
+        await this.release(runner, f)
         return { ...fromPeer(reply), sentFiles: 0 }
       }
       for (const file of offer.files) {
@@ -79,7 +101,7 @@ export class PushService implements Push {
       const bytes = offer.files.reduce((n, x) => n + x.size, 0)
       const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs + 1000 * Math.ceil(bytes / MIN_COPY_BYTES_PER_S))])
       const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
-      await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
+      await this.release(runner, f)
       return { ...fromPeer(final), sentFiles, fetchedFiles: reply.missing.length - sentFiles }
     } catch (err) {
       stream?.abort(err instanceof Error ? err : new Error(String(err)))
@@ -87,6 +109,58 @@ export class PushService implements Push {
     } finally {
       signal.clear()
     }
+  }
+
+  /** A kept 1.2.0 stream to `runner` that still works both ways, if there is one. */
+  private takeIdle (runner: string): Frames | undefined {
+    const kept = this.idle.get(runner)
+    for (let next = kept?.pop(); next != null; next = kept?.pop()) {
+      clearTimeout(next.timer)
+      if (usable(next.f.stream)) {
+        if (kept?.length === 0) this.idle.delete(runner)
+        return next.f
+      }
+      this.drop(next)
+    }
+    this.idle.delete(runner)
+    return undefined
+  }
+
+  /**
+   * After the runner's last word: a 1.2.0 stream waits for the next offer (a few per runner,
+   * briefly); any other is closed. Never throws: the runner's word stands whatever the stream does now.
+   */
+  private async release (runner: string, f: Frames): Promise<void> {
+    const kept = this.idle.get(runner) ?? []
+    if (f.stream.protocol !== PUSH_PROTOCOL || this.stopped || kept.length >= MAX_IDLE_PUSH_STREAMS || !usable(f.stream)) {
+      await f.stream.close({ signal: AbortSignal.timeout(this.timeoutMs) }).catch((err: unknown) => {
+        f.stream.abort(err instanceof Error ? err : new Error(String(err)))
+      })
+      return
+    }
+    const entry: IdleStream = {
+      f,
+      timer: setTimeout(() => {
+        const list = this.idle.get(runner)
+        const at = list?.indexOf(entry) ?? -1
+        if (at >= 0) list?.splice(at, 1)
+        if (list?.length === 0) this.idle.delete(runner)
+        this.drop(entry)
+      }, this.streamIdleMs)
+    }
+    // an idle stream must not keep a stopping daemon alive
+    entry.timer.unref()
+    kept.push(entry)
+    this.idle.set(runner, kept)
+  }
+
+  /** Ends a kept stream: our side closed, so the runner's wait for the next offer ends too. */
+  private drop (entry: IdleStream): void {
+    clearTimeout(entry.timer)
+    const { stream } = entry.f
+    stream.close({ signal: AbortSignal.timeout(this.timeoutMs) }).catch((err: unknown) => {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    })
   }
 
   /**
@@ -135,9 +209,23 @@ export class PushService implements Push {
     const { log } = this.components
     const from = connection.remotePeer.toString()
     const f = frames(stream, Math.max(MAX_OFFER_BYTES, FILE_CHUNK_BYTES))
-    let session: Awaited<ReturnType<PushInit['handler']['open']>> | undefined
     try {
-      const frame = await f.readJson(isOfferFrame, 'task offer', { signal: AbortSignal.timeout(this.timeoutMs) })
+      let frame: OfferFrame | undefined = await f.readJson(isOfferFrame, 'task offer', { signal: AbortSignal.timeout(this.timeoutMs) })
+      while (frame != null) {
+        await this.serveOffer(f, frame, from)
+        frame = stream.protocol === PUSH_PROTOCOL ? await nextOffer(f) : undefined
+      }
+      await stream.close()
+    } catch (err) {
+      log.warn({ component: 'push', peer: from, reason: errorMessage(err) }, 'push from peer failed')
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  /** One offer, from verifying it to the runner's last word; a session it opened is aborted if it fails. */
+  private async serveOffer (f: Frames, frame: OfferFrame, from: string): Promise<void> {
+    let session: OfferSession | undefined
+    try {
       const body = new TextEncoder().encode(frame.body)
       // authenticity before content: nothing of an unverified body is parsed or acted on
       const refused = await this.init.auth.verify(body, frame, from)
@@ -146,11 +234,8 @@ export class PushService implements Push {
         ? await this.init.handler.open(offer, from)
         : rejectedSession(refused ?? 'task offer does not match its schema')
       await f.writeJson(session.reply, { signal: AbortSignal.timeout(this.timeoutMs) })
-      if (session.reply.status === 'rejected') {
-        await stream.close()
-        return
-      }
-      if (stream.protocol === PUSH_PROTOCOL_1_0) {
+      if (session.reply.status === 'rejected') return
+      if (f.stream.protocol === PUSH_PROTOCOL_1_0) {
         for (const sha of session.reply.missing) {
           const file = offer?.files.find(x => x.sha256 === sha)
           if (file == null) throw new Error('asked for a file not in the offer')
@@ -162,11 +247,9 @@ export class PushService implements Push {
       const final = await session.commit()
       session = undefined
       await f.writeJson(final, { signal: AbortSignal.timeout(this.timeoutMs) })
-      await stream.close()
     } catch (err) {
       session?.abort(errorMessage(err))
-      log.warn({ component: 'push', peer: from, reason: errorMessage(err) }, 'push from peer failed')
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
     }
   }
 
@@ -209,6 +292,31 @@ export class PushService implements Push {
     } catch (err) {
       return errorMessage(err)
     }
+  }
+}
+
+/** A 1.2.0 stream between offers, kept by the dispatcher. */
+interface IdleStream {
+  f: Frames
+  timer: ReturnType<typeof setTimeout>
+}
+
+/** open both ways: the runner has not closed it and nothing failed */
+function usable (stream: Stream): boolean {
+  return stream.status === 'open' && stream.writeStatus === 'writable' && stream.readStatus === 'readable' && stream.remoteWriteStatus === 'writable'
+}
+
+/**
+ * 1.2.0, runner side: the dispatcher's next offer on a stream that carried one, or undefined when
+ * the dispatcher ended the stream (closed its side) or sent nothing for PUSH_STREAM_WAIT_MS.
+ */
+async function nextOffer (f: Frames): Promise<OfferFrame | undefined> {
+  const signal = AbortSignal.timeout(PUSH_STREAM_WAIT_MS)
+  try {
+    return await f.readJson(isOfferFrame, 'task offer', { signal })
+  } catch (err) {
+    if (signal.aborted || f.stream.remoteWriteStatus === 'closed') return undefined
+    throw err
   }
 }
 
