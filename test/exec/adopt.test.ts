@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, afterEach, describe, it } from 'node:test'
 import { findGroupLeadersByEnv, processExecutor, processIdentity } from '../../src/exec/index.js'
-import { decodeStatus } from '../../src/exec/process/exit-file.js'
+import { decodeStatus, readExitFile } from '../../src/exec/process/exit-file.js'
 import { parseStat } from '../../src/exec/process/procstat.js'
 import type { Handle } from '../../src/exec/index.js'
 import { alive, Cleanup, eventually, specIn, taskDir } from './helpers.js'
@@ -94,5 +95,19 @@ describe('exec: /proc stat and shell status parsing', () => {
     assert.deepEqual(decodeStatus(143), { exitCode: null, signal: 'SIGTERM' })
     assert.deepEqual(decodeStatus(127), { exitCode: 127, signal: null })
     assert.deepEqual(decodeStatus(200), { exitCode: 200, signal: null })
+  })
+
+  it('reads an exit file only as the one whole line the wrapper writes, never an empty one as exit 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mesh-exit-'))
+    const file = join(dir, 'exit')
+    try {
+      assert.equal(await readExitFile(file), undefined, 'no file yet')
+      for (const [text, want] of [['', undefined], ['13', undefined], ['x\n', undefined], ['256\n', undefined], ['0\n', { exitCode: 0, signal: null }], ['137\n', { exitCode: null, signal: 'SIGKILL' }]] as const) {
+        await writeFile(file, text)
+        assert.deepEqual(await readExitFile(file), want, JSON.stringify(text))
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -14,7 +14,9 @@ const WRAPPER = [
   'f=$1; shift',
   'trap : HUP INT TERM',
   '"$@"; s=$?',
-  'echo "$s" > "$f.tmp" && mv -f "$f.tmp" "$f"',
+  // one write(2) of a whole line, no temp file and `mv`: a fork and exec less per task (readExitFile
+  // takes only a complete line, so a file caught between its creation and that write is "not yet")
+  'echo "$s" > "$f"',
   'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then trap - HUP INT TERM; kill -s "$(kill -l "$s")" $$; fi',
   'exit "$s"'
 ].join('\n')
@@ -37,8 +39,10 @@ export async function readExitFile (path: string): Promise<RecordedExit | undefi
   } catch {
     return undefined
   }
+  // the shell writes "N\n" in one go: anything else is a file not written (yet), never "exit 0"
+  if (!/^\d{1,3}\n$/.test(text)) return undefined
   const status = Number(text.trim())
-  if (!Number.isInteger(status) || status < 0 || status > 255) return undefined
+  if (status > 255) return undefined
   return decodeStatus(status)
 }
 
