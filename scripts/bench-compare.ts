@@ -33,7 +33,7 @@ import { labSshKeys, labSshOptions, startLabMaster, startLabSshd } from './lib/n
 import { boxPlotSvg, linePlotSvg, writePlot } from './lib/plot.js'
 import { runPool } from './lib/pool.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, alive, run } from './lib/proc.js'
-import { clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
+import { childCpuTicks, clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
 import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem } from './lib/sshd.js'
@@ -501,8 +501,11 @@ interface TpRound {
   ok: number
   failures: string[]
   byRunner: Map<string, number>
-  /** mesh rounds: CPU (utime+stime) the round cost host1's daemon and all the other daemons together, ms, beyond their idle rate */
-  cpuMs?: { dispatcher: number, others: number }
+  /**
+   * mesh rounds: CPU (utime+stime) the round cost host1's daemon and all the other daemons together,
+   * ms, beyond their idle rate; and the tasks' own processes (the daemons' reaped children)
+   */
+  cpuMs?: { dispatcher: number, others: number, tasks: number }
 }
 
 interface TpResult { tasks: number, hosts: number, concurrency: number, xargsP: number, rounds: TpRound[], window: [number, number] }
@@ -515,6 +518,7 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
   const meshRound = async (n: number): Promise<TpRound> => {
     const round: TpRound = { what: 'mesh', wallMs: 0, ok: 0, failures: [], byRunner: new Map() }
     const cpu0 = daemonCpuMs(lab)
+    const children0 = childrenCpuMs(lab)
     const t0 = performance.now()
     await runPool(n, tpConcurrency, async () => {
       if (ctx.reaper.interrupted || round.failures.length >= 20) return
@@ -538,7 +542,7 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
     // what the idle mesh would have used anyway over the round is not the tasks' cost
     const idleMs = (i: number): number => (lab.idleCpu[i] ?? 0) / 100 * round.wallMs
     const spent = cpu1.map((ms, i) => ms - (cpu0[i] ?? NaN) - idleMs(i))
-    round.cpuMs = { dispatcher: spent[0] ?? NaN, others: spent.slice(1).reduce((a, b) => a + b, 0) }
+    round.cpuMs = { dispatcher: spent[0] ?? NaN, others: spent.slice(1).reduce((a, b) => a + b, 0), tasks: childrenCpuMs(lab) - children0 }
     return round
   }
   const xargsRound = async (): Promise<TpRound> => {
@@ -554,7 +558,7 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
       checkInterrupted(ctx)
       const r = what === 'mesh' ? await meshRound(tasks) : await xargsRound()
       res.rounds.push(r)
-      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.cpuMs != null ? `; daemon CPU per task: host1 ${fmtNum(r.cpuMs.dispatcher / tasks, 2)} ms, others ${fmtNum(r.cpuMs.others / tasks, 2)} ms` : ''}`)
+      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.cpuMs != null ? `; daemon CPU per task: host1 ${fmtNum(r.cpuMs.dispatcher / tasks, 2)} ms, others ${fmtNum(r.cpuMs.others / tasks, 2)} ms, task processes ${fmtNum(r.cpuMs.tasks / tasks, 2)} ms` : ''}`)
     }
   }
   res.window[1] = monotonicUs()
@@ -565,6 +569,12 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
 function daemonCpuMs (lab: Lab): number[] {
   const hz = clockTicksPerSecond()
   return lab.state.hosts.map(h => { try { return cpuTicks(h.pid ?? 0) / hz * 1000 } catch { return NaN } })
+}
+
+/** CPU of the processes the lab's daemons have run and reaped so far (tasks, wrappers), ms, all together */
+function childrenCpuMs (lab: Lab): number {
+  const hz = clockTicksPerSecond()
+  return lab.state.hosts.reduce((sum, h) => { try { return sum + childCpuTicks(h.pid ?? 0) / hz * 1000 } catch { return NaN } }, 0)
 }
 
 // ---------------------------------------------------------------- report
@@ -697,7 +707,7 @@ function renderTpCpu (mesh: TpRound[], tasks: number): string {
   const rounds = mesh.filter(x => x.cpuMs != null && Number.isFinite(x.cpuMs.dispatcher + x.cpuMs.others))
   if (rounds.length === 0) return ''
   const per = (pick: (c: NonNullable<TpRound['cpuMs']>) => number): string => fmtNum(median(rounds.map(x => pick(x.cpuMs as NonNullable<TpRound['cpuMs']>) / tasks)), 2)
-  return `\nDaemon CPU per task (utime+stime over each mesh round, minus the daemons' idle rate; median of ${rounds.length}): host1 (dispatcher) ${per(c => c.dispatcher)} ms, all the other daemons together ${per(c => c.others)} ms, in all ${per(c => c.dispatcher + c.others)} ms.`
+  return `\nDaemon CPU per task (utime+stime over each mesh round, minus the daemons' idle rate; median of ${rounds.length}): host1 (dispatcher) ${per(c => c.dispatcher)} ms, all the other daemons together ${per(c => c.others)} ms, in all ${per(c => c.dispatcher + c.others)} ms; the task's own processes (exit-status wrapper shell, \`numactl\`, \`true\`: the daemons' reaped children) ${per(c => c.tasks)} ms.`
 }
 
 function tpCells (xs: TpRound[], base: number): string[] {

@@ -14,6 +14,16 @@ export function cpuTicks (pid: number): number {
   return Number(fields[11]) + Number(fields[12])
 }
 
+/**
+ * cutime + cstime: CPU of the process's children it has reaped, and of theirs (fields 16 and 17 of
+ * /proc/PID/stat), in clock ticks — for a daemon, the tasks it ran and their wrappers
+ */
+export function childCpuTicks (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[13]) + Number(fields[14])
+}
+
 /** resident set size in KiB (VmRSS of /proc/PID/status) */
 export function rssKiB (pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
