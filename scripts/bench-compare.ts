@@ -702,6 +702,15 @@ ${mdTable(['what', 'rounds', 'wall median', 'p95', 'spread', 'tasks/s (median)',
 Tasks per host over all rounds: ${[...by].sort().map(([k, v]) => `${k} ${v}`).join(', ')}.${plot != null ? ` Rounds: [${plot}](${plot}).` : ''}${renderTpCpu(mesh, r.tasks)}`
 }
 
+/** one sentence: what a task costs the machine, from the measured CPU if there is any */
+function tpCost (r: TpResult, xargsMs: number, cores: number): string {
+  const rounds = r.rounds.filter(x => x.what === 'mesh' && x.cpuMs != null)
+  const per = (pick: (c: NonNullable<TpRound['cpuMs']>) => number): number => median(rounds.map(x => pick(x.cpuMs as NonNullable<TpRound['cpuMs']>) / r.tasks))
+  const all = per(c => c.dispatcher + c.others + c.tasks)
+  if (!Number.isFinite(all)) return 'Each task costs tens of ms of CPU across dispatcher and runner (signed offer, signed records, gossip to every node, level writes).'
+  return `Each task costs this machine ${fmtNum(all, 0)} ms of CPU (measured above): ${fmtNum(per(c => c.dispatcher), 1)} ms the dispatcher (signed offer, queue and records in level), ${fmtNum(per(c => c.others), 1)} ms the other daemons together (the runner's launch and signed result, and every daemon receiving, checking, storing and passing on that result), ${fmtNum(per(c => c.tasks), 1)} ms the task's own processes; \`xargs\` needs at most ${fmtNum(xargsMs * cores / r.tasks, 1)} ms per task (its wall time × ${cores} cores).`
+}
+
 /** the daemons' CPU per task (the machine's cores are what a no-op task competes for here) */
 function renderTpCpu (mesh: TpRound[], tasks: number): string {
   const rounds = mesh.filter(x => x.cpuMs != null && Number.isFinite(x.cpuMs.dispatcher + x.cpuMs.others))
@@ -776,7 +785,7 @@ function renderMeaning (r: Results): string {
   if (r.tp != null) {
     const mw = median(r.tp.rounds.filter(x => x.what === 'mesh').map(x => x.wallMs))
     const xw = median(r.tp.rounds.filter(x => x.what === 'xargs').map(x => x.wallMs))
-    lines.push(`- **Many small tasks:** mesh sustains ${fmtNum(r.tp.tasks / (mw / 1000), 1)} no-op tasks/s over ${r.tp.hosts} hosts, ${ratio(mw, xw)} the time local \`xargs -P\` needs (${fmtNum(r.tp.tasks / (xw / 1000), 0)}/s). Each task costs tens of ms of CPU across dispatcher and runner (signed offer, signed records, gossip to every node, level writes), so on one machine mesh is no substitute for \`xargs\`/GNU parallel; it pays off when tasks run for seconds or more, or need placement, retries and results that survive a dead host.`)
+    lines.push(`- **Many small tasks:** mesh sustains ${fmtNum(r.tp.tasks / (mw / 1000), 1)} no-op tasks/s over ${r.tp.hosts} hosts, ${ratio(mw, xw)} the time local \`xargs -P\` needs (${fmtNum(r.tp.tasks / (xw / 1000), 0)}/s). ${tpCost(r.tp, xw, r.facts.nproc)} So on one machine mesh is no substitute for \`xargs\`/GNU parallel; it pays off when tasks run for seconds or more, or need placement, retries and results that survive a dead host.`)
   }
   lines.push('- **Where mesh wins regardless of speed**: no inventory to keep (hosts are found by tag), output and exit status stored as signed records on every node, retries on another host when one dies; pdsh and Ansible give none of that, Ansible gives idempotent modules mesh does not have.')
   return `### What it means\n\n${lines.join('\n')}`
