@@ -32,6 +32,14 @@ export class PrivateStream extends AbstractMultiaddrConnection {
     this.inbound = new StreamXor(init.psk, init.remoteNonce)
     this.outbound = new StreamXor(init.psk, init.localNonce)
     this.batch = new WriteBatch(data => this.maConn.send(data), err => { this.abort(err) })
+    // libp2p closes a connection by closing its muxer and then the raw connection underneath us,
+    // not this stream (libp2p connection.js): what the muxer wrote last (stream FINs, its GoAway)
+    // is still in the batch then, and must leave before the raw connection stops taking writes
+    const closeRaw = init.maConn.close.bind(init.maConn)
+    init.maConn.close = async (options?: AbortOptions) => {
+      this.flushQuietly()
+      await closeRaw(options)
+    }
     this.maConn.addEventListener('message', (evt) => {
       // bytes after the close have no cipher left; a throw here would kill the daemon
       if (this.inbound.closed) return
@@ -58,8 +66,17 @@ export class PrivateStream extends AbstractMultiaddrConnection {
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
-    this.batch.flush()
     await this.maConn.close(options)
+  }
+
+  /** sends what is queued; a connection already closing takes nothing more, and its close goes on */
+  private flushQuietly (): void {
+    try {
+      if (!this.outbound.closed) this.batch.flush()
+    } catch (err) {
+      this.log.trace('could not send the last batched bytes before the close - %e', err)
+      this.batch.discard()
+    }
   }
 
   sendData (data: Chunks): SendResult {

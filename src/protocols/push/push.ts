@@ -57,24 +57,14 @@ export class PushService implements Push {
       const body = new TextEncoder().encode(JSON.stringify(offer))
       const { auth, cert } = await this.init.auth.sign(body, offer)
       const frame = { body: new TextDecoder().decode(body), auth, cert }
-      let f = this.takeIdle(runner)
-      try {
-        if (f != null) await f.writeJson(frame, { signal })
-      } catch {
-        // closed under us (the connection went, the runner restarted): a write that failed
-        // delivered no whole offer, so a fresh stream is safe
-        f?.stream.abort(new Error('kept push stream failed'))
-        f = undefined
-      }
-      if (f == null) {
-        stream = await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal })
-        f = frames(stream, MAX_OFFER_BYTES)
-        await f.writeJson(frame, { signal })
-      }
+      // a kept stream, or a new one (a dial that fails has delivered nothing: a certain failure)
+      const f = this.takeIdle(runner) ?? frames(await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal }), MAX_OFFER_BYTES)
       stream = f.stream
-      // a runner needing no files commits right after its reply: from here on a failure leaves the
-      // outcome unknown (only a clean rejection below is certain)
+      // a runner needing no files commits right after its reply, and a write that fails while it
+      // waits for the socket to drain may have delivered the whole offer: from here on a failure
+      // leaves the outcome unknown (only a clean rejection below is certain)
       committing = true
+      await f.writeJson(frame, { signal })
       const reply = await f.readJson(this.validators.offerReply, 'offer reply', { signal })
       signal.clear()
       if (reply.status === 'rejected') {

@@ -80,16 +80,17 @@ describe('write batch', () => {
   })
 })
 
-describe('private network connection writes', () => {
-  async function pair (): Promise<{ a: MessageStream, b: MessageStream, rawWrites: () => number }> {
+describe('private network connection writes', { timeout: 20_000 }, () => {
+  /** `full`: the raw connection says it is full (send returns false) while this is true */
+  async function pair (opts: { full?: () => boolean } = {}): Promise<{ a: MessageStream, b: MessageStream, rawA: MessageStream, rawWrites: () => number }> {
     const psk = parseSwarmKey(generateSwarmKey(), 'swarm.key')
     const [rawA, rawB] = await streamPair()
     let writes = 0
     const send = rawA.send.bind(rawA)
-    rawA.send = (data) => { writes++; return send(data) }
+    rawA.send = (data) => { writes++; return send(data) && opts.full?.() !== true }
     const [a, b] = await Promise.all([privateNetwork({ psk })().protect(rawA), privateNetwork({ psk })().protect(rawB)])
     const before = writes
-    return { a, b, rawWrites: () => writes - before }
+    return { a, b, rawA, rawWrites: () => writes - before }
   }
 
   function received (b: MessageStream, total: number): Promise<Uint8Array> {
@@ -110,6 +111,42 @@ describe('private network connection writes', () => {
     for (const f of frames) a.send(f)
     assert.deepEqual(await got, Uint8Array.from(Buffer.concat(frames)))
     assert.equal(rawWrites(), 1)
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('sends what is queued when libp2p closes the raw connection underneath (its muxer\'s last frames)', async () => {
+    // libp2p's Connection.close() closes the muxer, then the raw connection, never this stream:
+    // the muxer's last frames were still batched and the raw close made their write fail
+    const { a, b, rawA } = await pair()
+    const data = randomBytes(3000)
+    const got = received(b, data.byteLength)
+    let aborted: Error | undefined
+    a.addEventListener('close', (evt) => { aborted = evt.error })
+    a.send(data)
+    await rawA.close()
+    assert.deepEqual(await got, Uint8Array.from(data))
+    await nextTurn()
+    assert.equal(aborted, undefined, 'closed, not aborted')
+    await b.close()
+  })
+
+  it('writes through while the raw connection is full and batches again after its drain', async () => {
+    let full = false
+    const { a, b, rawA, rawWrites } = await pair({ full: () => full })
+    const got = received(b, 400)
+    full = true
+    a.send(randomBytes(100))
+    await nextTurn()
+    assert.equal(rawWrites(), 1)
+    assert.equal(a.send(randomBytes(100)), false, 'full: the writer waits for drain')
+    assert.equal(rawWrites(), 2, 'written at once')
+    full = false
+    rawA.dispatchEvent(new Event('drain'))
+    a.send(randomBytes(100))
+    a.send(randomBytes(100))
+    assert.equal(rawWrites(), 2, 'batched again')
+    await got
+    assert.equal(rawWrites(), 3)
     await Promise.all([a.close(), b.close()])
   })
 
