@@ -6,6 +6,7 @@ import { FILE_CHUNK_BYTES } from '../file/constants.js'
 import { receiveFile, sendFile } from '../file/transfer.js'
 import { MAX_HEADERS_PER_FILE, MAX_IDLE_PUSH_STREAMS, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSH_STREAMS_PER_PEER, MIN_COPY_BYTES_PER_S, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOLS, PUSH_PROTOCOL_1_0, PUSH_STREAM_IDLE_MS, PUSH_STREAM_WAIT_MS, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
+import { KeptStreams } from './kept-streams.js'
 import { createValidators, fromPeer, isFileHeader, isFileResult, isOfferFrame } from './messages.js'
 import type { OfferFrame, OfferedFile, TaskOffer, Validators } from './messages.js'
 import type { FileLease, FileSupply, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
@@ -16,18 +17,15 @@ export class PushService implements Push {
   private readonly components: PushComponents
   private readonly init: PushInit
   private readonly timeoutMs: number
-  private readonly streamIdleMs: number
   private readonly validators: Validators = createValidators()
-  /** 1.2.0 streams between offers, by runner: the next offer to it goes over one of these */
-  private readonly idle = new Map<string, IdleStream[]>()
+  private readonly kept: KeptStreams
   private started = false
-  private stopped = false
 
   constructor (components: PushComponents, init: PushInit) {
     this.components = components
     this.init = init
     this.timeoutMs = init.timeoutMs ?? PUSH_TIMEOUT_MS
-    this.streamIdleMs = init.streamIdleMs ?? PUSH_STREAM_IDLE_MS
+    this.kept = new KeptStreams({ maxPerRunner: MAX_IDLE_PUSH_STREAMS, idleMs: init.streamIdleMs ?? PUSH_STREAM_IDLE_MS, closeTimeoutMs: this.timeoutMs })
   }
 
   async start (): Promise<void> {
@@ -36,13 +34,11 @@ export class PushService implements Push {
     const handler = limitPerPeer(MAX_PUSH_STREAMS_PER_PEER, this.onStream)
     await this.components.node.handle(PUSH_PROTOCOLS, handler, { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
     this.started = true
-    this.stopped = false
+    this.kept.open()
   }
 
   async stop (): Promise<void> {
-    this.stopped = true
-    for (const kept of [...this.idle.values()].flat()) this.drop(kept)
-    this.idle.clear()
+    this.kept.closeAll()
     if (!this.started) return
     await this.components.node.unhandle(PUSH_PROTOCOLS)
     this.started = false
@@ -58,7 +54,7 @@ export class PushService implements Push {
       const { auth, cert } = await this.init.auth.sign(body, offer)
       const frame = { body: new TextDecoder().decode(body), auth, cert }
       // a kept stream, or a new one (a dial that fails has delivered nothing: a certain failure)
-      const f = this.takeIdle(runner) ?? frames(await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal }), MAX_OFFER_BYTES)
+      const f = this.kept.take(runner) ?? frames(await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal }), MAX_OFFER_BYTES)
       stream = f.stream
       // a runner needing no files commits right after its reply, and a write that fails while it
       // waits for the socket to drain may have delivered the whole offer: from here on a failure
@@ -70,7 +66,7 @@ export class PushService implements Push {
       if (reply.status === 'rejected') {
         committing = false
         // kept for the next offer, or closed: a stream left open counts against the per-protocol stream limit
-        await this.release(runner, f)
+        await this.kept.release(runner, f, f.stream.protocol === PUSH_PROTOCOL)
         return { ...fromPeer(reply), sentFiles: 0 }
       }
       for (const file of offer.files) {
@@ -91,7 +87,7 @@ export class PushService implements Push {
       const bytes = offer.files.reduce((n, x) => n + x.size, 0)
       const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs + 1000 * Math.ceil(bytes / MIN_COPY_BYTES_PER_S))])
       const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
-      await this.release(runner, f)
+      await this.kept.release(runner, f, f.stream.protocol === PUSH_PROTOCOL)
       return { ...fromPeer(final), sentFiles, fetchedFiles: reply.missing.length - sentFiles }
     } catch (err) {
       stream?.abort(err instanceof Error ? err : new Error(String(err)))
@@ -99,58 +95,6 @@ export class PushService implements Push {
     } finally {
       signal.clear()
     }
-  }
-
-  /** A kept 1.2.0 stream to `runner` that still works both ways, if there is one. */
-  private takeIdle (runner: string): Frames | undefined {
-    const kept = this.idle.get(runner)
-    for (let next = kept?.pop(); next != null; next = kept?.pop()) {
-      clearTimeout(next.timer)
-      if (usable(next.f.stream)) {
-        if (kept?.length === 0) this.idle.delete(runner)
-        return next.f
-      }
-      this.drop(next)
-    }
-    this.idle.delete(runner)
-    return undefined
-  }
-
-  /**
-   * After the runner's last word: a 1.2.0 stream waits for the next offer (a few per runner,
-   * briefly); any other is closed. Never throws: the runner's word stands whatever the stream does now.
-   */
-  private async release (runner: string, f: Frames): Promise<void> {
-    const kept = this.idle.get(runner) ?? []
-    if (f.stream.protocol !== PUSH_PROTOCOL || this.stopped || kept.length >= MAX_IDLE_PUSH_STREAMS || !usable(f.stream)) {
-      await f.stream.close({ signal: AbortSignal.timeout(this.timeoutMs) }).catch((err: unknown) => {
-        f.stream.abort(err instanceof Error ? err : new Error(String(err)))
-      })
-      return
-    }
-    const entry: IdleStream = {
-      f,
-      timer: setTimeout(() => {
-        const list = this.idle.get(runner)
-        const at = list?.indexOf(entry) ?? -1
-        if (at >= 0) list?.splice(at, 1)
-        if (list?.length === 0) this.idle.delete(runner)
-        this.drop(entry)
-      }, this.streamIdleMs)
-    }
-    // an idle stream must not keep a stopping daemon alive
-    entry.timer.unref()
-    kept.push(entry)
-    this.idle.set(runner, kept)
-  }
-
-  /** Ends a kept stream: our side closed, so the runner's wait for the next offer ends too. */
-  private drop (entry: IdleStream): void {
-    clearTimeout(entry.timer)
-    const { stream } = entry.f
-    stream.close({ signal: AbortSignal.timeout(this.timeoutMs) }).catch((err: unknown) => {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-    })
   }
 
   /**
@@ -283,17 +227,6 @@ export class PushService implements Push {
       return errorMessage(err)
     }
   }
-}
-
-/** A 1.2.0 stream between offers, kept by the dispatcher. */
-interface IdleStream {
-  f: Frames
-  timer: ReturnType<typeof setTimeout>
-}
-
-/** open both ways: the runner has not closed it and nothing failed */
-function usable (stream: Stream): boolean {
-  return stream.status === 'open' && stream.writeStatus === 'writable' && stream.readStatus === 'readable' && stream.remoteWriteStatus === 'writable'
 }
 
 /**
