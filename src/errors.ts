@@ -54,6 +54,11 @@ export function errorMessage (err: unknown): string {
   return String(err)
 }
 
+/** Anything thrown, as an Error (for `stream.abort`, which takes one). */
+export function toError (err: unknown): Error {
+  return err instanceof Error ? err : new Error(errorMessage(err))
+}
+
 /** The errno-style code of an error or of its cause (level wraps its errors). */
 export function errorCode (err: unknown): string | undefined {
   const e = err as { code?: unknown, cause?: { code?: unknown } } | null

@@ -1,3 +1,4 @@
+import { toError } from '../errors.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 /**
@@ -18,7 +19,7 @@ export async function exchangeWith<T> (
     await stream.close({ signal })
     return result
   } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error(String(err)))
+    stream.abort(toError(err))
     throw err
   }
 }

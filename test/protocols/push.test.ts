@@ -14,7 +14,7 @@ import { unsignedAuth } from '../../src/node/membership/index.js'
 import { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, push, selfSupply } from '../../src/protocols/push/index.js'
 import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
-import type { OfferSession, TaskOffer } from '../../src/protocols/push/index.js'
+import type { OfferSession, Push, PushInit, TaskOffer } from '../../src/protocols/push/index.js'
 
 function offer (id: string, dispatcher: string): TaskOffer {
   return {
@@ -110,17 +110,26 @@ describe('push protocol over real libp2p', () => {
       const count = (node: MeshLibp2p, peer: MeshLibp2p): number => node.getConnections(peer.peerId).flatMap(c => c.streams).filter(s => protocol != null ? s.protocol === protocol : s.protocol?.startsWith('/mesh/push/')).length
       return { dispatcher: count(dispatcher, runner), runner: count(runner, dispatcher) }
     }
+    /** a runner serving push and a dispatcher's client; both stopped after `fn`, also when it fails */
+    const withPush = async (fn: (client: Push) => Promise<void>, clientInit: Partial<PushInit> = {}): Promise<void> => {
+      const serving = push({ handler: accepting, auth: unsignedAuth() })({ node: runner, log })
+      const client = push({ handler: accepting, auth: unsignedAuth(), ...clientInit })({ node: dispatcher, log })
+      await serving.start()
+      try {
+        await fn(client)
+      } finally {
+        await client.stop()
+        await serving.stop()
+      }
+    }
     const until = async (what: string, ok: () => boolean): Promise<void> => {
       for (let i = 0; i < 200 && !ok(); i++) await new Promise(resolve => setTimeout(resolve, 25))
       assert.ok(ok(), what)
     }
 
     it('sends offers one after the other over one stream, and a few at once over at most 4 kept ones', async () => {
-      const serving = push({ handler: accepting, auth: unsignedAuth() })({ node: runner, log })
-      const client = push({ handler: accepting, auth: unsignedAuth() })({ node: dispatcher, log })
-      await serving.start()
       const me = dispatcher.peerId.toString()
-      try {
+      await withPush(async (client) => {
         for (let i = 0; i < 10; i++) {
           const r = await client.push(runner.peerId, offer(`seq${i}`, me), none, {})
           assert.equal(r.status, 'accepted', JSON.stringify(r))
@@ -129,62 +138,41 @@ describe('push protocol over real libp2p', () => {
         const many = await Promise.all(Array.from({ length: 8 }, async (_, i) => client.push(runner.peerId, offer(`par${i}`, me), none, {})))
         assert.deepEqual(many.map(r => r.status), Array(8).fill('accepted'))
         await until('at most 4 kept streams after 8 offers at once', () => streams().dispatcher === 4 && streams().runner === 4)
-      } finally {
-        await client.stop()
-        await serving.stop()
-      }
+      })
       await until('stop() ends the kept streams on both sides', () => streams().dispatcher === 0 && streams().runner === 0)
     })
 
     it('ends a stream left unused for its idle time on both sides', async () => {
-      const serving = push({ handler: accepting, auth: unsignedAuth() })({ node: runner, log })
-      const client = push({ handler: accepting, auth: unsignedAuth(), streamIdleMs: 200 })({ node: dispatcher, log })
-      await serving.start()
-      try {
+      await withPush(async (client) => {
         const r = await client.push(runner.peerId, offer('idle', dispatcher.peerId.toString()), none, {})
         assert.equal(r.status, 'accepted')
         assert.equal(streams().runner, 1)
         await until('the idle stream is gone on both sides', () => streams().dispatcher === 0 && streams().runner === 0)
-      } finally {
-        await client.stop()
-        await serving.stop()
-      }
+      }, { streamIdleMs: 200 })
     })
 
     it('opens a fresh stream when the runner reset the kept one', async () => {
-      const serving = push({ handler: accepting, auth: unsignedAuth() })({ node: runner, log })
-      const client = push({ handler: accepting, auth: unsignedAuth() })({ node: dispatcher, log })
-      await serving.start()
       const me = dispatcher.peerId.toString()
-      try {
+      await withPush(async (client) => {
         assert.equal((await client.push(runner.peerId, offer('a', me), none, {})).status, 'accepted')
         for (const s of runner.getConnections(dispatcher.peerId).flatMap(c => c.streams)) if (s.protocol === PUSH_PROTOCOL) s.abort(new Error('runner went away'))
         await until('the reset reached the dispatcher', () => streams().dispatcher === 0)
         const r = await client.push(runner.peerId, offer('b', me), none, {})
         assert.deepEqual(r, { status: 'accepted', numaNode: 0, sentFiles: 0, fetchedFiles: 0 })
-      } finally {
-        await client.stop()
-        await serving.stop()
-      }
+      })
     })
 
     it('closes each stream after one offer with a runner that speaks only 1.1.0', async () => {
-      const serving = push({ handler: accepting, auth: unsignedAuth() })({ node: runner, log })
-      const client = push({ handler: accepting, auth: unsignedAuth() })({ node: dispatcher, log })
-      await serving.start()
-      // what an older daemon registers
-      await runner.unhandle(PUSH_PROTOCOL)
       const me = dispatcher.peerId.toString()
-      try {
+      await withPush(async (client) => {
+        // what an older daemon registers
+        await runner.unhandle(PUSH_PROTOCOL)
         for (let i = 0; i < 3; i++) {
           const r = await client.push(runner.peerId, offer(`old${i}`, me), none, {})
           assert.equal(r.status, 'accepted', JSON.stringify(r))
         }
         await until('no 1.1.0 stream stays open', () => streams(PUSH_PROTOCOL_1_1).dispatcher === 0 && streams(PUSH_PROTOCOL_1_1).runner === 0)
-      } finally {
-        await client.stop()
-        await serving.stop()
-      }
+      })
     })
   })
 })

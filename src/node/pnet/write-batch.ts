@@ -6,6 +6,8 @@
  * turn. A write waits at most for the end of the turn (`setImmediate`), and only while the batch
  * is small: a big one, and everything once the socket is full, goes out at once.
  */
+import { toError } from '../../errors.js'
+
 export const WRITE_BATCH_BYTES = 64 * 1024
 
 export class WriteBatch {
@@ -80,7 +82,7 @@ export class WriteBatch {
       this.flush()
     } catch (err) {
       this.discard()
-      this.onError(err instanceof Error ? err : new Error(String(err)))
+      this.onError(toError(err))
     }
   }
 }

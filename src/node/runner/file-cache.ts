@@ -3,6 +3,7 @@ import { constants as fsConstants, createReadStream } from 'node:fs'
 import { copyFile, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { toError } from '../../errors.js'
 import { IncomingFile } from './incoming-file.js'
 import type { HeldFile } from '../../protocols/file/index.js'
 
@@ -149,7 +150,7 @@ export class FileCache {
       arriving.finished()
       forget()
     } catch (err) {
-      arriving.failed(err instanceof Error ? err : new Error(String(err)))
+      arriving.failed(toError(err))
       forget()
       await rm(tmp, { force: true })
       throw err

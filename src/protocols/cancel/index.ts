@@ -3,7 +3,7 @@
  *
  *   client ── {taskId} ──▶ holder ── {status: cancelled | finished | unknown, message} ──▶ client
  */
-import { errorMessage } from '../../errors.js'
+import { errorMessage, toError } from '../../errors.js'
 import { exchangeWith } from '../exchange.js'
 import { frames } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
@@ -56,7 +56,7 @@ export function cancel (init: { handler: CancelHandler }): (components: CancelCo
         await stream.close()
       } catch (err) {
         log.debug({ component: 'cancel', peer: connection.remotePeer.toString(), reason: errorMessage(err) }, 'cancel stream failed')
-        stream.abort(err instanceof Error ? err : new Error(String(err)))
+        stream.abort(toError(err))
       }
     }
     return {

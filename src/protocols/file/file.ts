@@ -1,5 +1,5 @@
 import { anySignal } from 'any-signal'
-import { errorMessage } from '../../errors.js'
+import { errorMessage, toError } from '../../errors.js'
 import { frames } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
 import { FILE_CHUNK_BYTES, FILE_PROTOCOL, MAX_FILE_STREAMS_PER_PEER, MAX_INBOUND_FILE_STREAMS, MAX_REQUEST_BYTES, MAX_UPLOADS, REQUEST_TIMEOUT_MS } from './constants.js'
@@ -54,7 +54,7 @@ export class FileService implements FileProtocol {
       yield * receiveFile(f, size, signal)
       await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
     } catch (err) {
-      stream?.abort(err instanceof Error ? err : new Error(String(err)))
+      stream?.abort(toError(err))
       throw new Error(`fetching ${sha256.slice(0, 12)}… from ${peer.toString()}: ${errorMessage(err)}`, { cause: err })
     } finally {
       opening.clear()
@@ -82,7 +82,7 @@ export class FileService implements FileProtocol {
       await stream.close({ signal: deadline() })
     } catch (err) {
       this.components.log.warn({ component: 'file', peer: from, reason: errorMessage(err) }, 'file request from peer failed')
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      stream.abort(toError(err))
     } finally {
       if (counted) this.active--
     }

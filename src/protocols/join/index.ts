@@ -8,7 +8,7 @@
  * issuer stores only its hash, accepts it once, and binds the certificate to the connection's peer
  * id, so a stolen answer is useless to anyone else.
  */
-import { errorMessage } from '../../errors.js'
+import { errorMessage, toError } from '../../errors.js'
 import { exchangeWith } from '../exchange.js'
 import { frames } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
@@ -59,7 +59,7 @@ export function serveJoin (handler: JoinHandler): (c: JoinComponents) => { start
         await stream.close()
       } catch (err) {
         log.warn({ component: 'join', peer: from, reason: errorMessage(err) }, 'join stream failed')
-        stream.abort(err instanceof Error ? err : new Error(String(err)))
+        stream.abort(toError(err))
       }
     }
     let started = false

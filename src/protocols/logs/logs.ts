@@ -1,5 +1,5 @@
 import { pipe } from 'it-pipe'
-import { errorMessage } from '../../errors.js'
+import { errorMessage, toError } from '../../errors.js'
 import { frames } from '../frames.js'
 import { FRAME_END, LOGS_PROTOCOL, MAX_INBOUND_LOG_STREAMS, MAX_LOG_FRAME_BYTES, MAX_LOG_REQUEST_BYTES, MAX_LOG_STREAMS_PER_PEER, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
@@ -84,7 +84,7 @@ export class LogsService implements Logs {
       await stream.close()
     } catch (err) {
       this.components.log.debug({ component: 'logs', peer: connection.remotePeer.toString(), reason: errorMessage(err) }, 'log stream ended early')
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      stream.abort(toError(err))
     }
   }
 }

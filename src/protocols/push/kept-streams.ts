@@ -4,6 +4,7 @@
  * At most `maxPerRunner` per runner, each closed after `idleMs` unused; closing our side ends the
  * runner's wait for the next offer too.
  */
+import { toError } from '../../errors.js'
 import type { Frames } from '../frames.js'
 import type { Stream } from '@libp2p/interface'
 
@@ -91,7 +92,7 @@ export class KeptStreams {
 
   private async close (stream: Stream): Promise<void> {
     await stream.close({ signal: AbortSignal.timeout(this.init.closeTimeoutMs) }).catch((err: unknown) => {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      stream.abort(toError(err))
     })
   }
 }

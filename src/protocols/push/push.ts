@@ -1,5 +1,5 @@
 import { anySignal } from 'any-signal'
-import { errorMessage } from '../../errors.js'
+import { errorMessage, toError } from '../../errors.js'
 import { ProtocolError, frames } from '../frames.js'
 import { oneLine } from '../peer-text.js'
 import { FILE_CHUNK_BYTES } from '../file/constants.js'
@@ -50,9 +50,9 @@ export class PushService implements Push {
     let stream: Stream | undefined
     let committing = false
     try {
-      const body = new TextEncoder().encode(JSON.stringify(offer))
-      const { auth, cert } = await this.init.auth.sign(body, offer)
-      const frame = { body: new TextDecoder().decode(body), auth, cert }
+      const text = JSON.stringify(offer)
+      const { auth, cert } = await this.init.auth.sign(new TextEncoder().encode(text), offer)
+      const frame = { body: text, auth, cert }
       // a kept stream, or a new one (a dial that fails has delivered nothing: a certain failure)
       const f = this.kept.take(runner) ?? frames(await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal }), MAX_OFFER_BYTES)
       stream = f.stream
@@ -90,7 +90,7 @@ export class PushService implements Push {
       await this.kept.release(runner, f, f.stream.protocol === PUSH_PROTOCOL)
       return { ...fromPeer(final), sentFiles, fetchedFiles: reply.missing.length - sentFiles }
     } catch (err) {
-      stream?.abort(err instanceof Error ? err : new Error(String(err)))
+      stream?.abort(toError(err))
       return { status: 'rejected', reason: `push to ${runner} failed: ${errorMessage(err)}`, sentFiles: 0, ...(committing ? { uncertain: true } : {}) }
     } finally {
       signal.clear()
@@ -152,7 +152,7 @@ export class PushService implements Push {
       await stream.close()
     } catch (err) {
       log.warn({ component: 'push', peer: from, reason: errorMessage(err) }, 'push from peer failed')
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      stream.abort(toError(err))
     }
   }
 

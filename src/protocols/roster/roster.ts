@@ -1,5 +1,5 @@
 import { RateLimiter } from '@libp2p/utils'
-import { errorMessage } from '../../errors.js'
+import { errorMessage, toError } from '../../errors.js'
 import { exchangeWith } from '../exchange.js'
 import { frames, ProtocolError } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
@@ -94,7 +94,7 @@ export class RosterService implements Roster {
     } catch (err) {
       const level = err instanceof ProtocolError || err instanceof RefusedError ? 'warn' : 'debug'
       this.c.log[level]({ component: 'roster', peer: id, reason: errorMessage(err) }, 'roster exchange with peer failed')
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      stream.abort(toError(err))
     }
   }
 

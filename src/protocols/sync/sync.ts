@@ -1,6 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter } from '@libp2p/utils'
-import { errorMessage } from '../../errors.js'
+import { errorMessage, toError } from '../../errors.js'
 import { exchangeWith } from '../exchange.js'
 import { frames, ProtocolError } from '../frames.js'
 import {
@@ -110,7 +110,7 @@ export class SyncService implements Sync {
       this.done(peer, result)
     } catch (err) {
       this.failed(id, err)
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      stream.abort(toError(err))
     } finally {
       this.inbound.delete(id)
     }
