@@ -1,3 +1,4 @@
+import { flushCompileCache } from 'node:module'
 import { MeshError } from '../../errors.js'
 import { ensureHome, resolveHome } from '../../node/home.js'
 import { parseBootstrapList, parseMultiaddrList, parseTags } from '../../node/parse.js'
@@ -97,6 +98,9 @@ async function runForeground (home: string, flags: StartFlags, ctx: CliContext):
     if (report != null) report({ type: 'error', message: (err as Error).message, exitCode: (err as MeshError).exitCode ?? 1 })
     throw err
   }
+  // the compiled code of every module the daemon loaded, on disk now rather than at exit: a daemon
+  // that runs for weeks and is then killed would never write it (a no-op when the cache is off)
+  flushCompileCache()
   if (report != null) {
     report({ type: 'ready', info })
     process.disconnect?.()

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { run } from '../../src/cli/main.js'
+import { run } from '../../src/cli/program.js'
 import { parseSwarmKey } from '../../src/node/swarm-key.js'
 import type { Output } from '../../src/cli/io.js'
 
