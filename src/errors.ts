@@ -54,9 +54,17 @@ export function errorMessage (err: unknown): string {
   return String(err)
 }
 
-/** Anything thrown, as an Error (for `stream.abort`, which takes one). */
+/** Anything thrown, as an Error (for `stream.abort`, which takes one); never throws itself. */
 export function toError (err: unknown): Error {
-  return err instanceof Error ? err : new Error(errorMessage(err))
+  if (err instanceof Error) return err
+  let message: string
+  try {
+    message = errorMessage(err)
+  } catch {
+    // String() of an object without a prototype throws; this runs in timers where a throw is fatal
+    message = 'a non-error value was thrown'
+  }
+  return new Error(message, { cause: err })
 }
 
 /** The errno-style code of an error or of its cause (level wraps its errors). */

@@ -111,8 +111,8 @@ describe('push protocol over real libp2p', () => {
       return { dispatcher: count(dispatcher, runner), runner: count(runner, dispatcher) }
     }
     /** a runner serving push and a dispatcher's client; both stopped after `fn`, also when it fails */
-    const withPush = async (fn: (client: Push) => Promise<void>, clientInit: Partial<PushInit> = {}): Promise<void> => {
-      const serving = push({ handler: accepting, auth: unsignedAuth() })({ node: runner, log })
+    const withPush = async (fn: (client: Push) => Promise<void>, clientInit: Partial<PushInit> = {}, servingInit: Partial<PushInit> = {}): Promise<void> => {
+      const serving = push({ handler: accepting, auth: unsignedAuth(), ...servingInit })({ node: runner, log })
       const client = push({ handler: accepting, auth: unsignedAuth(), ...clientInit })({ node: dispatcher, log })
       await serving.start()
       try {
@@ -160,6 +160,17 @@ describe('push protocol over real libp2p', () => {
         const r = await client.push(runner.peerId, offer('b', me), none, {})
         assert.deepEqual(r, { status: 'accepted', numaNode: 0, sentFiles: 0, fetchedFiles: 0 })
       })
+    })
+
+    it('a runner ends the stream at once after an offer it refuses unread', async () => {
+      // a peer whose offers fail the signature check must not hold a runner's stream slot for the
+      // minute a runner otherwise waits for the next offer
+      const refusing = { sign: unsignedAuth().sign, verify: async () => 'not a member of this mesh' }
+      await withPush(async (client) => {
+        const r = await client.push(runner.peerId, offer('forged', dispatcher.peerId.toString()), none, {})
+        assert.deepEqual(r, { status: 'rejected', reason: 'not a member of this mesh', sentFiles: 0 })
+        await until('the runner closed the stream', () => streams().runner === 0)
+      }, {}, { auth: refusing })
     })
 
     it('closes each stream after one offer with a runner that speaks only 1.1.0', async () => {

@@ -1,4 +1,4 @@
-import { flushCompileCache } from 'node:module'
+import { flushCompileCache } from '../compile-cache.js'
 import { MeshError } from '../../errors.js'
 import { ensureHome, resolveHome } from '../../node/home.js'
 import { parseBootstrapList, parseMultiaddrList, parseTags } from '../../node/parse.js'

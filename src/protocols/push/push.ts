@@ -53,7 +53,9 @@ export class PushService implements Push {
       const text = JSON.stringify(offer)
       const { auth, cert } = await this.init.auth.sign(new TextEncoder().encode(text), offer)
       const frame = { body: text, auth, cert }
-      // a kept stream, or a new one (a dial that fails has delivered nothing: a certain failure)
+      // a kept stream, or a new one (a dial that fails has delivered nothing: a certain failure).
+      // The price of keeping: a kept stream whose host died unnoticed takes the offer and never
+      // answers, so that attempt ends uncertain (retried as the next attempt, never run twice)
       const f = this.kept.take(runner) ?? frames(await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal }), MAX_OFFER_BYTES)
       stream = f.stream
       // a runner needing no files commits right after its reply, and a write that fails while it
@@ -146,8 +148,10 @@ export class PushService implements Push {
     try {
       let frame: OfferFrame | undefined = await f.readJson(isOfferFrame, 'task offer', { signal: AbortSignal.timeout(this.timeoutMs) })
       while (frame != null) {
-        await this.serveOffer(f, frame, from)
-        frame = stream.protocol === PUSH_PROTOCOL ? await nextOffer(f) : undefined
+        const trusted = await this.serveOffer(f, frame, from)
+        // a refused signature or a malformed offer ends the stream: a peer that cannot make a valid
+        // offer must not hold one of its stream slots here for PUSH_STREAM_WAIT_MS per attempt
+        frame = trusted && stream.protocol === PUSH_PROTOCOL ? await nextOffer(f) : undefined
       }
       await stream.close()
     } catch (err) {
@@ -156,8 +160,11 @@ export class PushService implements Push {
     }
   }
 
-  /** One offer, from verifying it to the runner's last word; a session it opened is aborted if it fails. */
-  private async serveOffer (f: Frames, frame: OfferFrame, from: string): Promise<void> {
+  /**
+   * One offer, from verifying it to the runner's last word; a session it opened is aborted if it
+   * fails. False when the offer was refused unread (bad signature, not a member, malformed).
+   */
+  private async serveOffer (f: Frames, frame: OfferFrame, from: string): Promise<boolean> {
     let session: OfferSession | undefined
     try {
       const body = new TextEncoder().encode(frame.body)
@@ -168,7 +175,7 @@ export class PushService implements Push {
         ? await this.init.handler.open(offer, from)
         : rejectedSession(refused ?? 'task offer does not match its schema')
       await f.writeJson(session.reply, { signal: AbortSignal.timeout(this.timeoutMs) })
-      if (session.reply.status === 'rejected') return
+      if (session.reply.status === 'rejected') return offer != null
       if (f.stream.protocol === PUSH_PROTOCOL_1_0) {
         for (const sha of session.reply.missing) {
           const file = offer?.files.find(x => x.sha256 === sha)
@@ -181,6 +188,7 @@ export class PushService implements Push {
       const final = await session.commit()
       session = undefined
       await f.writeJson(final, { signal: AbortSignal.timeout(this.timeoutMs) })
+      return true
     } catch (err) {
       session?.abort(errorMessage(err))
       throw err
