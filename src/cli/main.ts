@@ -3,18 +3,11 @@
  * The `mesh` executable (nothing imports it). It turns on V8's compile cache before loading
  * anything else, so every module a command loads (commander, libp2p for `start`) is compiled once
  * per version and then read back, checked against each source's hash: the daemon's modules load in
- * about 0.27 s instead of 0.35 s on the lab machines. Best effort: a cache dir that cannot be made
- * leaves it off, and NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+ * about 0.27 s instead of 0.35 s on the lab machines. A cache dir that cannot be made leaves it off,
+ * and NODE_DISABLE_COMPILE_CACHE=1 turns it off.
  */
-import * as nodeModule from 'node:module'
-import { compileCacheDir } from './compile-cache.js'
+import { enableCompileCache } from './compile-cache.js'
 
-// a namespace import: on a Node without the API (before 22.8) mesh runs, uncached
-const { enableCompileCache } = nodeModule as Partial<typeof nodeModule>
-try {
-  enableCompileCache?.(compileCacheDir())
-} catch {
-  // no home to put it in: run uncached
-}
+enableCompileCache()
 const { run } = await import('./program.js')
 process.exitCode = await run(process.argv.slice(2))

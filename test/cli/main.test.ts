@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
 import { compileCacheDir } from '../../src/cli/compile-cache.js'
-import { MAIN } from '../helpers/daemons.js'
-
-const exec = promisify(execFile)
+import { cli } from '../helpers/daemons.js'
+import type { CliResult } from '../helpers/daemons.js'
 
 describe('compileCacheDir', () => {
   const home = (): string => '/home/u'
@@ -27,17 +24,14 @@ describe('the mesh executable (main.js)', () => {
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'mesh-main-')) })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-  const mesh = async (env: Record<string, string>): Promise<{ stdout: string, stderr: string }> => {
-    const clean = { ...process.env }
-    delete clean.NODE_COMPILE_CACHE
-    delete clean.XDG_CACHE_HOME
-    delete clean.NODE_DISABLE_COMPILE_CACHE
-    return exec(process.execPath, [MAIN, '--version'], { env: { ...clean, ...env } })
-  }
+  // the caller's own cache settings must not decide where these runs put theirs
+  const mesh = async (env: NodeJS.ProcessEnv): Promise<CliResult> =>
+    cli(['--version'], { env: { NODE_COMPILE_CACHE: undefined, XDG_CACHE_HOME: undefined, NODE_DISABLE_COMPILE_CACHE: undefined, ...env } })
 
   it('keeps the compiled modules in the user\'s own cache dir', async () => {
     const home = join(dir, 'home')
-    const { stdout, stderr } = await mesh({ HOME: home })
+    const { code, stdout, stderr } = await mesh({ HOME: home })
+    assert.equal(code, 0)
     assert.match(stdout, /^\d+\.\d+\.\d+/)
     assert.equal(stderr, '')
     const versions = await readdir(join(home, '.cache', 'mesh', 'compile-cache'))
@@ -48,7 +42,8 @@ describe('the mesh executable (main.js)', () => {
   it('runs uncached, silently, when the cache dir cannot be made', async () => {
     const blocked = join(dir, 'not-a-dir')
     await writeFile(blocked, '')
-    const { stdout, stderr } = await mesh({ XDG_CACHE_HOME: blocked })
+    const { code, stdout, stderr } = await mesh({ XDG_CACHE_HOME: blocked })
+    assert.equal(code, 0)
     assert.match(stdout, /^\d+\.\d+\.\d+/)
     assert.equal(stderr, '')
   })
