@@ -59,10 +59,12 @@ a bridge), starts N−1 daemons and measures:
   (b) result: a task's final record, from the runner storing it to every member storing it
   (c) idle: RSS and CPU of every daemon, and how busy the machine was
 then rewrites the bench:scale section of BENCHMARKS.md and writes docs/bench/scale-*.svg.
-About 15–25 minutes with the defaults on 2 cores. Run it under flock /tmp/mesh-bench.lock.
+About 10–20 minutes per run of the three sizes on 2 cores (30–60 with the default 3 runs). Run it under flock /tmp/mesh-bench.lock.
 
 Options:
   --sizes 10,25,50       mesh sizes (the newcomer included; at most 50)
+  --runs 3               fresh labs per size; the sizes take turns (10, 25, 50, 10, …), so a
+                         machine that gets busier mid-run shifts every size alike
   --join-reps 3          newcomers per size (the last one stays in the mesh)
   --result-reps 5        tasks per size
   --idle-seconds 30      CPU measurement window
@@ -80,6 +82,7 @@ Ctrl-C. Set MESH_MAIN=/path/to/dist/src/cli/main.js to measure another build.`
 
 interface Options {
   sizes: number[]
+  runs: number
   joinReps: number
   resultReps: number
   idleSeconds: number
@@ -103,6 +106,7 @@ function parse (argv: string[]): Options | 'help' {
     args: argv,
     options: {
       sizes: { type: 'string', default: '10,25,50' },
+      runs: { type: 'string', default: '3' },
       'join-reps': { type: 'string', default: '3' },
       'result-reps': { type: 'string', default: '5' },
       'idle-seconds': { type: 'string', default: '30' },
@@ -118,7 +122,8 @@ function parse (argv: string[]): Options | 'help' {
   })
   if (values.help) return 'help'
   return {
-    sizes: values.sizes.split(',').map(s => whole('--sizes', s.trim(), 4, 50)),
+    sizes: [...new Set(values.sizes.split(',').map(s => whole('--sizes', s.trim(), 4, 50)))].sort((a, b) => a - b),
+    runs: whole('--runs', values.runs, 1, 10),
     joinReps: whole('--join-reps', values['join-reps'], 1),
     resultReps: whole('--result-reps', values['result-reps'], 1),
     idleSeconds: whole('--idle-seconds', values['idle-seconds'], 5),
@@ -177,6 +182,8 @@ interface IdleFigures {
 
 interface SizeResult {
   size: number
+  /** which run of this size (1…), when there were several; absent in files before --runs */
+  run?: number
   started: number
   failed: Array<{ host: string, error: string }>
   stoppedEarly?: string
@@ -463,6 +470,17 @@ const PLOTS = {
 
 function everyJoin (s: SizeResult): number[] { return s.join.filter(j => j.missing.length === 0).map(j => max(j.foundMs)) }
 function everyResult (s: SizeResult): number[] { return s.result.map(r => max(r.delayMs)) }
+/** a row's name: the size, and which run of it when a size ran more than once */
+function label (s: SizeResult, r: Results): string {
+  return r.sizes.filter(x => x.size === s.size).length > 1 ? `${s.size} (run ${s.run ?? '?'})` : String(s.size)
+}
+
+/** one point per size (the median over its runs) for line plots */
+function perSize (sizes: SizeResult[], f: (s: SizeResult) => number): Array<[number, number]> {
+  return [...new Set(sizes.map(s => s.size))].map(n => [n, median(sizes.filter(s => s.size === n).map(f).filter(Number.isFinite))] as [number, number])
+    .filter(p => Number.isFinite(p[1]))
+}
+
 function ratio (x: number, base: number): string { return Number.isFinite(x) && Number.isFinite(base) && base > 0 ? `${fmtNum(x / base, 2)}×` : '-' }
 
 async function plots (r: Results, write: boolean): Promise<{ links: string[], note?: string }> {
@@ -470,7 +488,10 @@ async function plots (r: Results, write: boolean): Promise<{ links: string[], no
   const lib = await loadPlots()
   if (typeof lib === 'string') return { links: [], note: lib }
   const ok = r.sizes.filter(s => s.error == null || s.join.length > 0)
-  const pts = (f: (s: SizeResult) => number): Array<[number, number]> => ok.map(s => [s.size, f(s)] as [number, number]).filter(p => Number.isFinite(p[1]))
+  const pts = (f: (s: SizeResult) => number): Array<[number, number]> => perSize(ok, f)
+  /** every value of one size, all its runs together */
+  const boxes = (f: (s: SizeResult) => number[]): Array<{ label: string, values: number[] }> =>
+    [...new Set(ok.map(s => s.size))].map(n => ({ label: `${n} daemons`, values: ok.filter(s => s.size === n).flatMap(f) }))
   const links: string[] = []
   const put = async (lib2: PlotLib, name: string, title: string, svg: string): Promise<void> => {
     const path = await lib2.writePlot(name, svg)
@@ -480,13 +501,13 @@ async function plots (r: Results, write: boolean): Promise<{ links: string[], no
     { label: 'every member (median of runs)', points: pts(s => median(everyJoin(s)) / 1000) },
     { label: 'median member', points: pts(s => median(s.join.flatMap(j => j.foundMs)) / 1000) }
   ]))
-  await put(lib, PLOTS.joinDist, 'join distribution', lib.boxPlotSvg('New node found: every member, every run', 's', ok.map(s => ({ label: `${s.size} daemons`, values: s.join.flatMap(j => j.foundMs).map(x => x / 1000) }))))
+  await put(lib, PLOTS.joinDist, 'join distribution', lib.boxPlotSvg('New node found: every member, every run', 's', boxes(s => s.join.flatMap(j => j.foundMs).map(x => x / 1000))))
   await put(lib, PLOTS.result, 'result vs size', lib.linePlotSvg('Result record reaches members vs mesh size', 'daemons', 'ms after the task ended (finishedAt)', [
     { label: 'every member (median of runs)', points: pts(s => median(everyResult(s))) },
     { label: 'median member', points: pts(s => median(s.result.flatMap(x => x.delayMs))) },
     { label: 'dispatcher (direct peer)', points: pts(s => median(s.result.map(x => x.directMs).filter(Number.isFinite))) }
   ]))
-  await put(lib, PLOTS.resultDist, 'result distribution', lib.boxPlotSvg('Result record delay: every member, every run', 'ms', ok.map(s => ({ label: `${s.size} daemons`, values: s.result.flatMap(x => x.delayMs) }))))
+  await put(lib, PLOTS.resultDist, 'result distribution', lib.boxPlotSvg('Result record delay: every member, every run', 'ms', boxes(s => s.result.flatMap(x => x.delayMs))))
   await put(lib, PLOTS.idleCpu, 'idle CPU vs size', lib.linePlotSvg('Idle CPU vs mesh size', 'daemons', '% of one core', [
     { label: 'per daemon (median)', points: pts(s => median(s.idle?.cpuPct ?? [])) },
     { label: 'machine busy, % of all cores', points: pts(s => (s.idle?.machineBusy ?? NaN) * 100) }
@@ -501,20 +522,23 @@ async function plots (r: Results, write: boolean): Promise<{ links: string[], no
 function render (r: Results, plotLinks: string[], plotNote: string | undefined): string {
   const f = r.facts
   const base = r.sizes[0]
+  // the baseline is the smallest size, all its runs together
+  const baseRuns = r.sizes.filter(s => s.size === base?.size)
+  const runs = Math.max(...r.sizes.map(s => s.run ?? 1), 1)
   const cores = f.nproc * 100
   const rowsStart = r.sizes.map(s => [
-    String(s.size), `${s.started}/${s.size - 1}${s.failed.length > 0 ? ` (${s.failed.length} failed)` : ''}`, fmtS(s.startMs),
+    label(s, r), `${s.started}/${s.size - 1}${s.failed.length > 0 ? ` (${s.failed.length} failed)` : ''}`, fmtS(s.startMs),
     `${s.converge.converged ? '' : 'NOT '}${fmtS(s.converge.ms)}`, `${s.converge.minSeen}/${s.converge.expect}`,
     s.contacts == null ? '–' : `${fmtMs(s.contacts.medianMs)} / ${fmtMs(s.contacts.p95Ms)} / ${fmtMs(s.contacts.maxMs)}`,
     s.contacts == null ? '–' : `${s.contacts.over5s} of ${s.contacts.pairs}${s.contacts.missing > 0 ? ` (${s.contacts.missing} never)` : ''}`,
     s.contacts == null ? '–' : fmtS(s.contacts.lastMs)
   ])
-  const joinBase = median(base != null ? everyJoin(base) : [])
+  const joinBase = median(baseRuns.flatMap(everyJoin))
   const rowsJoin = r.sizes.map(s => {
     const every = summarize(everyJoin(s))
     const per = s.join.flatMap(j => j.foundMs)
     return [
-      String(s.size), `${s.join.filter(j => j.missing.length === 0).length}/${s.join.length}`,
+      label(s, r), `${s.join.filter(j => j.missing.length === 0).length}/${s.join.length}`,
       fmtS(median(s.join.map(j => j.spawnToReadyMs))),
       fmtS(median(per)), fmtS(p95(per)),
       fmtS(every.median), fmtS(every.p95), `${fmtS(every.min)}–${fmtS(every.max)}`,
@@ -523,43 +547,43 @@ function render (r: Results, plotLinks: string[], plotNote: string | undefined):
       `${fmtNum(s.joinCpu.membersPct, 0)} % / ${fmtNum(s.joinCpu.machineBusy * 100, 0)} %`
     ]
   })
-  const resBase = median(base != null ? everyResult(base) : [])
+  const resBase = median(baseRuns.flatMap(everyResult))
   const rowsRes = r.sizes.map(s => {
     const every = summarize(everyResult(s))
     const per = s.result.flatMap(x => x.delayMs)
     const direct = median(s.result.map(x => x.directMs).filter(Number.isFinite))
     return [
-      String(s.size), String(s.result.length),
+      label(s, r), String(s.result.length),
       fmtMs(direct), fmtMs(median(per)), fmtMs(p95(per)),
       fmtMs(every.median), fmtMs(every.p95), `${fmtMs(every.min)}–${fmtMs(every.max)}`,
       ratio(every.median, direct), ratio(every.median, resBase),
       String(s.result.reduce((n, x) => n + x.late.length, 0))
     ]
   })
-  const rssBase = median(base?.idle?.rssMiB ?? [])
-  const cpuBase = median(base?.idle?.cpuPct ?? [])
+  const rssBase = median(baseRuns.flatMap(s => s.idle?.rssMiB ?? []))
+  const cpuBase = median(baseRuns.flatMap(s => s.idle?.cpuPct ?? []))
   const rowsIdle = r.sizes.filter(s => s.idle != null).map(s => {
     const i = s.idle as IdleFigures
     const total = i.cpuPct.reduce((a, b) => a + b, 0)
     return [
-      String(s.size), String(i.cpuPct.length),
+      label(s, r), String(i.cpuPct.length),
       `${fmtNum(median(i.rssMiB))} MiB`, `${fmtNum(min(i.rssMiB))}–${fmtNum(max(i.rssMiB))} MiB`, ratio(median(i.rssMiB), rssBase),
       `${fmtNum(median(i.cpuPct), 2)} %`, `${fmtNum(min(i.cpuPct), 2)}–${fmtNum(max(i.cpuPct), 2)} %`, ratio(median(i.cpuPct), cpuBase),
       `${fmtNum(total, 0)} % of ${cores} %`, `${fmtNum(i.machineBusy * 100, 0)} %`, fmtNum(i.loadAvg)
     ]
   })
-  const raw = r.sizes.map(s => `- ${s.size} daemons: join ${s.join.map(j => `[ready ${fmtS(j.spawnToReadyMs)}; every ${fmtS(max(j.foundMs))}${j.missing.length > 0 ? `; ${j.missing.length} never` : ''}]`).join(' ')}; result ${s.result.map(x => `[${x.runner}: direct ${fmtMs(x.directMs)}, every ${fmtMs(max(x.delayMs))}${x.late.length > 0 ? `, ${x.late.length} late` : ''}]`).join(' ')}`)
+  const raw = r.sizes.map(s => `- ${label(s, r)} daemons: join ${s.join.map(j => `[ready ${fmtS(j.spawnToReadyMs)}; every ${fmtS(max(j.foundMs))}${j.missing.length > 0 ? `; ${j.missing.length} never` : ''}]`).join(' ')}; result ${s.result.map(x => `[${x.runner}: direct ${fmtMs(x.directMs)}, every ${fmtMs(max(x.delayMs))}${x.late.length > 0 ? `, ${x.late.length} late` : ''}]`).join(' ')}`)
 
   const notes: string[] = []
   for (const s of r.sizes) {
-    if (s.error != null) notes.push(`- size ${s.size}: stopped with an error after ${s.started} of ${s.size - 1} daemons started: ${s.error}`)
-    if (s.stoppedEarly != null) notes.push(`- size ${s.size}: starting stopped early: ${s.stoppedEarly}`)
-    for (const fl of s.failed.slice(0, 5)) notes.push(`- size ${s.size}: ${fl.host} did not start: ${fl.error}`)
+    if (s.error != null) notes.push(`- size ${label(s, r)}: stopped with an error after ${s.started} of ${s.size - 1} daemons started: ${s.error}`)
+    if (s.stoppedEarly != null) notes.push(`- size ${label(s, r)}: starting stopped early: ${s.stoppedEarly}`)
+    for (const fl of s.failed.slice(0, 5)) notes.push(`- size ${label(s, r)}: ${fl.host} did not start: ${fl.error}`)
     if (s.idle != null && s.idle.machineBusy > 0.8) {
-      notes.push(`- size ${s.size}: **CPU-bound** — the machine was ${fmtNum(s.idle.machineBusy * 100, 0)} % busy (all ${f.nproc} cores) while the ${s.idle.daemons} daemons idled (they alone: ${fmtNum(s.idle.cpuPct.reduce((a, b) => a + b, 0), 0)} % of one core; load average ${fmtNum(s.idle.loadAvg)}); every time at this size includes waiting for a CPU`)
+      notes.push(`- size ${label(s, r)}: **CPU-bound** — the machine was ${fmtNum(s.idle.machineBusy * 100, 0)} % busy (all ${f.nproc} cores) while the ${s.idle.daemons} daemons idled (they alone: ${fmtNum(s.idle.cpuPct.reduce((a, b) => a + b, 0), 0)} % of one core; load average ${fmtNum(s.idle.loadAvg)}); every time at this size includes waiting for a CPU`)
     }
-    for (const j of s.join) if (j.missing.length > 0) notes.push(`- size ${s.size}, join ${j.rep}: ${j.missing.length} members never listed the newcomer within 120 s (${j.missing.slice(0, 6).join(', ')}${j.missing.length > 6 ? ', …' : ''})`)
-    for (const x of s.result) if (x.late.length > 0) notes.push(`- size ${s.size}, result ${x.rep}: ${x.late.length} members learnt of the task only after it ended (left out): ${x.late.slice(0, 6).join(', ')}`)
+    for (const j of s.join) if (j.missing.length > 0) notes.push(`- size ${label(s, r)}, join ${j.rep}: ${j.missing.length} members never listed the newcomer within 120 s (${j.missing.slice(0, 6).join(', ')}${j.missing.length > 6 ? ', …' : ''})`)
+    for (const x of s.result) if (x.late.length > 0) notes.push(`- size ${label(s, r)}, result ${x.rep}: ${x.late.length} members learnt of the task only after it ended (left out): ${x.late.slice(0, 6).join(', ')}`)
     notes.push(...s.notes.map(n => `- ${n}`))
   }
   if (r.logs.length > 0) {
@@ -569,7 +593,7 @@ function render (r: Results, plotLinks: string[], plotNote: string | undefined):
   const profiles = r.sizes.filter(s => s.profile != null).map(s => {
     const p = s.profile as NonNullable<SizeResult['profile']>
     const pct = (ms: number): string => `${fmtNum(ms / p.summary.busyMs * 100, 0)} %`
-    return `- **${s.size} daemons** (${p.host}, idle window, busy ${fmtNum(p.summary.busyMs / p.summary.totalMs * 100, 1)} % of the wall time): by package ${p.summary.packages.slice(0, 8).map(([k, ms]) => `${k} ${pct(ms)}`).join(', ')}; functions (self) ${p.summary.functions.slice(0, 8).map(([k, ms]) => `\`${k}\` ${pct(ms)}`).join(', ')}; mesh (inclusive) ${p.summary.own.slice(0, 6).map(([k, ms]) => `\`${k}\` ${pct(ms)}`).join(', ')}`
+    return `- **${label(s, r)} daemons** (${p.host}, idle window, busy ${fmtNum(p.summary.busyMs / p.summary.totalMs * 100, 1)} % of the wall time): by package ${p.summary.packages.slice(0, 8).map(([k, ms]) => `${k} ${pct(ms)}`).join(', ')}; functions (self) ${p.summary.functions.slice(0, 8).map(([k, ms]) => `\`${k}\` ${pct(ms)}`).join(', ')}; mesh (inclusive) ${p.summary.own.slice(0, 6).map(([k, ms]) => `\`${k}\` ${pct(ms)}`).join(', ')}`
   })
 
   return `## Scale: 10, 25, 50 daemons on separate network namespaces (\`npm run bench:scale\`)
@@ -579,7 +603,7 @@ Linux ${f.kernel}; code measured: ${r.meshMain === BUILT_MAIN ? `this checkout, 
 Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`. Every daemon in its own network namespace (its own
 IP 10.213.0.K on one bridge, port 7420, swarm key, no mDNS, ${heartbeatNote()}), all on this one
 machine: **N daemons share ${f.nproc} cores**, so the CPU columns matter as much as the times. Each size
-runs on a fresh lab; host1 is everyone's bootstrap (host2 too for hosts 3…), daemons started ${r.concurrency} at a time.
+runs on a fresh lab${runs > 1 ? `, ${runs} times (rows "N (run k)"; the sizes took turns, so a machine getting busier shifts them alike)` : ''}; host1 is everyone's bootstrap (host2 too for hosts 3…), daemons started ${r.concurrency} at a time.
 
 ${mdTable(['mesh size', 'daemons up', 'start-up', 'all see all online after', 'fewest others seen online', 'first contact per pair: median / p95 / max', 'pairs over 5 s', 'last pair after the last start'], rowsStart)}
 
@@ -597,7 +621,7 @@ second until it lists the newcomer with its tag. *Found* is the member's own \`l
 — the moment it stored a heartbeat of the newcomer — measured from the newcomer's \`mesh start
 --detach\` returning (ready); a member that polls late still reports the heartbeat's time, so the
 resolution is the heartbeat (2 s) only when a poll round took longer than that (column *poll round*).
-Baseline: the ${base?.size ?? '-'}-daemon row of this run.
+Baseline: the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'} of this run.
 
 ${mdTable(['mesh size', 'runs (found by all)', 'spawn → ready', 'per member: median', 'p95', 'every member: median', 'p95', 'min–max (spread)', '÷ baseline', 'poll round (max)', 'members\' CPU / machine busy'], rowsJoin)}
 
@@ -613,9 +637,9 @@ which the daemon answers when it stores the final record (pushed, not polled). D
 answer − the record's \`finishedAt\` (the runner's clock when the task ended; it then seals, stores
 and gossips the record; one machine, one clock). The runner's own answer came
 ${fmtMs(median(r.sizes.flatMap(s => s.result.map(x => x.runnerStoreMs))))} (median) after \`finishedAt\`
-(${r.sizes.map(s => `${s.size}: ${fmtMs(median(s.result.map(x => x.runnerStoreMs)))}`).join(', ')}).
+(${perSize(r.sizes, s => median(s.result.map(x => x.runnerStoreMs))).map(([n, ms]) => `${n}: ${fmtMs(ms)}`).join(', ')}).
 Baseline: host1, the dispatcher, which is directly connected to the runner (it pushed the task
-there); *÷ direct* compares the last member with it, *÷ baseline* with the ${base?.size ?? '-'}-daemon row.
+there); *÷ direct* compares the last member with it, *÷ baseline* with the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'}.
 
 ${mdTable(['mesh size', 'runs', 'direct peer (median)', 'per member: median', 'p95', 'every member: median', 'p95', 'min–max (spread)', '÷ direct', '÷ baseline', 'late (left out)'], rowsRes)}
 
@@ -623,7 +647,7 @@ ${mdTable(['mesh size', 'runs', 'direct peer (median)', 'per member: median', 'p
 
 After the join runs (the last newcomer stays, so N daemons; the ${Math.max(0, (r.sizes[0]?.join.length ?? 1) - 1)} earlier
 newcomers are offline entries in every table), 10 s to settle, then CPU (utime+stime over
-${fmtNum(r.sizes[0]?.idle?.seconds ?? NaN, 0)} s) and VmRSS of every daemon${r.sizes.some(s => s.profile != null) ? ` except host${PROFILED}, which runs with --cpu-prof` : ''}. Baseline: the ${base?.size ?? '-'}-daemon row.
+${fmtNum(r.sizes[0]?.idle?.seconds ?? NaN, 0)} s) and VmRSS of every daemon${r.sizes.some(s => s.profile != null) ? ` except host${PROFILED}, which runs with --cpu-prof` : ''}. Baseline: the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'}.
 
 ${mdTable(['mesh size', 'daemons', 'RSS median', 'RSS min–max', 'RSS ÷ baseline', 'CPU median (% of a core)', 'CPU min–max', 'CPU ÷ baseline', 'all daemons', 'machine busy', 'load (1 min)'], rowsIdle)}
 
@@ -671,13 +695,18 @@ async function main (argv: string[]): Promise<number> {
         console.error(`bench:scale: ${problem}`)
         return 1
       }
-      console.log(`bench:scale: ${facts.nproc} cores, Node ${facts.node}, sizes ${opts.sizes.join(', ')}; work dir ${workdir}`)
+      console.log(`bench:scale: ${facts.nproc} cores, Node ${facts.node}, sizes ${opts.sizes.join(', ')} × ${opts.runs} runs; work dir ${workdir}`)
       const ctx: Ctx = { opts, reaper, workdir }
       results = { facts, concurrency: opts.concurrency, argv, meshMain: MESH_MAIN, sizes: [], logs: [], durationMs: 0 }
-      for (const size of opts.sizes) {
-        results.sizes.push(await measureSize(ctx, size))
-        if (reaper.interrupted) return new Promise<number>(() => {})
+      for (let run = 1; run <= opts.runs; run++) {
+        for (const size of opts.sizes) {
+          console.log(`\n[scale ${size}] run ${run} of ${opts.runs}`)
+          results.sizes.push({ ...await measureSize(ctx, size), run })
+          if (reaper.interrupted) return new Promise<number>(() => {})
+        }
       }
+      // the tables list each size's runs together
+      results.sizes.sort((a, b) => a.size - b.size || (a.run ?? 0) - (b.run ?? 0))
       results.logs = [...logCounts].sort((a, b) => b[1] - a[1])
       results.durationMs = performance.now() - started
       if (opts.write) {
