@@ -219,12 +219,16 @@ interface Ctx {
   workdir: string
 }
 
+/** the exit-time teardowns of labs already down, removed after the run (several runs would pass Node's listener limit) */
+const exitHandlers: Array<() => void> = []
+
 function heartbeatNote (): string { return `default settings: ${defaultTimings()}` }
 
-async function measureSize (ctx: Ctx, size: number): Promise<SizeResult> {
+async function measureSize (ctx: Ctx, size: number, run: number): Promise<SizeResult> {
   const { opts, reaper } = ctx
-  const dir = join(ctx.workdir, `lab${size}`)
-  const profDir = join(ctx.workdir, `prof${size}`)
+  // a directory per run: a lab that did not come down cleanly must not block the next run of its size
+  const dir = join(ctx.workdir, `lab${size}-r${run}`)
+  const profDir = join(ctx.workdir, `prof${size}-r${run}`)
   const res: SizeResult = { size, started: 0, failed: [], startMs: NaN, converge: { ms: NaN, converged: false, minSeen: 0, expect: size - 2 }, join: [], joinCpu: { membersPct: NaN, machineBusy: NaN }, result: [], notes: [] }
   let state: NetLabState | undefined
   try {
@@ -233,7 +237,9 @@ async function measureSize (ctx: Ctx, size: number): Promise<SizeResult> {
     // namespaces even when the work dir with the state file is already gone)
     const runId = state.runId
     reaper.onCleanup(() => { teardown(dir, runId) })
-    process.once('exit', () => { teardown(dir, runId) })
+    const onExit = (): void => { teardown(dir, runId) }
+    process.once('exit', onExit)
+    exitHandlers.push(onExit)
     await makeSwarmKey(state, { reaper })
     await mkdir(profDir, { recursive: true })
     const lab = state
@@ -314,7 +320,7 @@ async function measureSize (ctx: Ctx, size: number): Promise<SizeResult> {
         res.result.push(r)
         console.log(`  result ${rep}/${opts.resultReps} on ${runner.name}: every member after ${fmtMs(max(r.delayMs))} (median ${fmtMs(median(r.delayMs))}); dispatcher ${fmtMs(r.directMs)}; late ${r.late.length}`)
       } else {
-        res.notes.push(`size ${size}, result run ${rep}: no figures (see the log above)`)
+        res.notes.push(`size ${size}, task ${rep}: no figures (see the log above)`)
       }
       await sleep(1_000)
     }
@@ -475,9 +481,9 @@ function label (s: SizeResult, r: Results): string {
   return r.sizes.filter(x => x.size === s.size).length > 1 ? `${s.size} (run ${s.run ?? '?'})` : String(s.size)
 }
 
-/** one point per size (the median over its runs) for line plots */
-function perSize (sizes: SizeResult[], f: (s: SizeResult) => number): Array<[number, number]> {
-  return [...new Set(sizes.map(s => s.size))].map(n => [n, median(sizes.filter(s => s.size === n).map(f).filter(Number.isFinite))] as [number, number])
+/** one point per size (by default the median over its runs) for line plots */
+function perSize (sizes: SizeResult[], f: (s: SizeResult) => number, over: (xs: number[]) => number = median): Array<[number, number]> {
+  return [...new Set(sizes.map(s => s.size))].map(n => [n, over(sizes.filter(s => s.size === n).map(f).filter(Number.isFinite))] as [number, number])
     .filter(p => Number.isFinite(p[1]))
 }
 
@@ -514,7 +520,7 @@ async function plots (r: Results, write: boolean): Promise<{ links: string[], no
   ]))
   await put(lib, PLOTS.idleRss, 'idle memory vs size', lib.linePlotSvg('Idle resident memory per daemon vs mesh size', 'daemons', 'MiB', [
     { label: 'median', points: pts(s => median(s.idle?.rssMiB ?? [])) },
-    { label: 'max', points: pts(s => max(s.idle?.rssMiB ?? [])) }
+    { label: 'max', points: perSize(ok, s => max(s.idle?.rssMiB ?? []), max) }
   ]))
   return { links }
 }
@@ -584,7 +590,7 @@ function render (r: Results, plotLinks: string[], plotNote: string | undefined):
     }
     for (const j of s.join) if (j.missing.length > 0) notes.push(`- size ${label(s, r)}, join ${j.rep}: ${j.missing.length} members never listed the newcomer within 120 s (${j.missing.slice(0, 6).join(', ')}${j.missing.length > 6 ? ', …' : ''})`)
     for (const x of s.result) if (x.late.length > 0) notes.push(`- size ${label(s, r)}, result ${x.rep}: ${x.late.length} members learnt of the task only after it ended (left out): ${x.late.slice(0, 6).join(', ')}`)
-    notes.push(...s.notes.map(n => `- ${n}`))
+    notes.push(...s.notes.map(n => `- ${n}${label(s, r) !== String(s.size) ? ` (run ${s.run ?? '?'})` : ''}`))
   }
   if (r.logs.length > 0) {
     notes.push('- daemon log lines at warn or above, over every daemon of the run:')
@@ -615,17 +621,17 @@ pulls the roster before it logs that it has started.
 
 ### (a) A new node's tag, found by every member
 
-Per run, a NEW daemon (fresh home, key and unique tag) starts on host N and bootstraps to host1;
+Per newcomer, a NEW daemon (fresh home, key and unique tag) starts on host N and bootstraps to host1;
 every member's peer table (control socket \`peers\`, what \`mesh peers\` prints) is read about once a
 second until it lists the newcomer with its tag. *Found* is the member's own \`lastSeen\` of that row
 — the moment it stored a heartbeat of the newcomer — measured from the newcomer's \`mesh start
 --detach\` returning (ready); a member that polls late still reports the heartbeat's time, so the
 resolution is the heartbeat (2 s) only when a poll round took longer than that (column *poll round*).
-Baseline: the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'} of this run.
+Baseline: the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'} of this benchmark.
 
-${mdTable(['mesh size', 'runs (found by all)', 'spawn → ready', 'per member: median', 'p95', 'every member: median', 'p95', 'min–max (spread)', '÷ baseline', 'poll round (max)', 'members\' CPU / machine busy'], rowsJoin)}
+${mdTable(['mesh size', 'newcomers (found by all)', 'spawn → ready', 'per member: median', 'p95', 'every member: median', 'p95', 'min–max (spread)', '÷ baseline', 'poll round (max)', 'members\' CPU / machine busy'], rowsJoin)}
 
-*per member*: all (member, run) pairs; *every member*: per run the last member to find it.
+*per member*: all (member, newcomer) pairs; *every member*: per newcomer the last member to find it.
 *members' CPU*: all daemons together during the runs (polls included), % of one core (the
 machine has ${cores} %); *machine busy*: all cores, from /proc/stat.
 
@@ -637,17 +643,17 @@ which the daemon answers when it stores the final record (pushed, not polled). D
 answer − the record's \`finishedAt\` (the runner's clock when the task ended; it then seals, stores
 and gossips the record; one machine, one clock). The runner's own answer came
 ${fmtMs(median(r.sizes.flatMap(s => s.result.map(x => x.runnerStoreMs))))} (median) after \`finishedAt\`
-(${perSize(r.sizes, s => median(s.result.map(x => x.runnerStoreMs))).map(([n, ms]) => `${n}: ${fmtMs(ms)}`).join(', ')}).
+(${[...new Set(r.sizes.map(s => s.size))].map(n => `${n}: ${fmtMs(median(r.sizes.filter(s => s.size === n).flatMap(s => s.result.map(x => x.runnerStoreMs))))}`).join(', ')}).
 Baseline: host1, the dispatcher, which is directly connected to the runner (it pushed the task
 there); *÷ direct* compares the last member with it, *÷ baseline* with the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'}.
 
-${mdTable(['mesh size', 'runs', 'direct peer (median)', 'per member: median', 'p95', 'every member: median', 'p95', 'min–max (spread)', '÷ direct', '÷ baseline', 'late (left out)'], rowsRes)}
+${mdTable(['mesh size', 'tasks', 'direct peer (median)', 'per member: median', 'p95', 'every member: median', 'p95', 'min–max (spread)', '÷ direct', '÷ baseline', 'late (left out)'], rowsRes)}
 
 ### (c) Idle daemons
 
-After the join runs (the last newcomer stays, so N daemons; the ${Math.max(0, (r.sizes[0]?.join.length ?? 1) - 1)} earlier
+After the joins (the last newcomer stays, so N daemons; the ${Math.max(0, Math.max(1, ...r.sizes.map(s => s.join.length)) - 1)} earlier
 newcomers are offline entries in every table), 10 s to settle, then CPU (utime+stime over
-${fmtNum(r.sizes[0]?.idle?.seconds ?? NaN, 0)} s) and VmRSS of every daemon${r.sizes.some(s => s.profile != null) ? ` except host${PROFILED}, which runs with --cpu-prof` : ''}. Baseline: the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'}.
+${fmtNum(r.sizes.find(s => s.idle != null)?.idle?.seconds ?? NaN, 0)} s) and VmRSS of every daemon${r.sizes.some(s => s.profile != null) ? ` except host${PROFILED}, which runs with --cpu-prof` : ''}. Baseline: the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'}.
 
 ${mdTable(['mesh size', 'daemons', 'RSS median', 'RSS min–max', 'RSS ÷ baseline', 'CPU median (% of a core)', 'CPU min–max', 'CPU ÷ baseline', 'all daemons', 'machine busy', 'load (1 min)'], rowsIdle)}
 
@@ -701,7 +707,8 @@ async function main (argv: string[]): Promise<number> {
       for (let run = 1; run <= opts.runs; run++) {
         for (const size of opts.sizes) {
           console.log(`\n[scale ${size}] run ${run} of ${opts.runs}`)
-          results.sizes.push({ ...await measureSize(ctx, size), run })
+          results.sizes.push({ ...await measureSize(ctx, size, run), run })
+          for (const h of exitHandlers.splice(0)) process.removeListener('exit', h)
           if (reaper.interrupted) return new Promise<number>(() => {})
         }
       }
