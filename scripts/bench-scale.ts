@@ -481,9 +481,16 @@ function label (s: SizeResult, r: Results): string {
   return r.sizes.filter(x => x.size === s.size).length > 1 ? `${s.size} (run ${s.run ?? '?'})` : String(s.size)
 }
 
+/** the runs of each size, smallest size first (the results are sorted by size) */
+function bySize (sizes: SizeResult[]): Array<[number, SizeResult[]]> {
+  const groups = new Map<number, SizeResult[]>()
+  for (const s of sizes) groups.set(s.size, [...(groups.get(s.size) ?? []), s])
+  return [...groups]
+}
+
 /** one point per size (by default the median over its runs) for line plots */
 function perSize (sizes: SizeResult[], f: (s: SizeResult) => number, over: (xs: number[]) => number = median): Array<[number, number]> {
-  return [...new Set(sizes.map(s => s.size))].map(n => [n, over(sizes.filter(s => s.size === n).map(f).filter(Number.isFinite))] as [number, number])
+  return bySize(sizes).map(([n, runs]) => [n, over(runs.map(f).filter(Number.isFinite))] as [number, number])
     .filter(p => Number.isFinite(p[1]))
 }
 
@@ -497,7 +504,7 @@ async function plots (r: Results, write: boolean): Promise<{ links: string[], no
   const pts = (f: (s: SizeResult) => number): Array<[number, number]> => perSize(ok, f)
   /** every value of one size, all its runs together */
   const boxes = (f: (s: SizeResult) => number[]): Array<{ label: string, values: number[] }> =>
-    [...new Set(ok.map(s => s.size))].map(n => ({ label: `${n} daemons`, values: ok.filter(s => s.size === n).flatMap(f) }))
+    bySize(ok).map(([n, runs]) => ({ label: `${n} daemons`, values: runs.flatMap(f) }))
   const links: string[] = []
   const put = async (lib2: PlotLib, name: string, title: string, svg: string): Promise<void> => {
     const path = await lib2.writePlot(name, svg)
@@ -643,7 +650,7 @@ which the daemon answers when it stores the final record (pushed, not polled). D
 answer − the record's \`finishedAt\` (the runner's clock when the task ended; it then seals, stores
 and gossips the record; one machine, one clock). The runner's own answer came
 ${fmtMs(median(r.sizes.flatMap(s => s.result.map(x => x.runnerStoreMs))))} (median) after \`finishedAt\`
-(${[...new Set(r.sizes.map(s => s.size))].map(n => `${n}: ${fmtMs(median(r.sizes.filter(s => s.size === n).flatMap(s => s.result.map(x => x.runnerStoreMs))))}`).join(', ')}).
+(${bySize(r.sizes).map(([n, runs]) => `${n}: ${fmtMs(median(runs.flatMap(s => s.result.map(x => x.runnerStoreMs))))}`).join(', ')}).
 Baseline: host1, the dispatcher, which is directly connected to the runner (it pushed the task
 there); *÷ direct* compares the last member with it, *÷ baseline* with the ${base?.size ?? '-'}-daemon ${runs > 1 ? 'rows (all runs)' : 'row'}.
 
