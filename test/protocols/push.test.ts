@@ -14,6 +14,7 @@ import { unsignedAuth } from '../../src/node/membership/index.js'
 import { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, push, selfSupply } from '../../src/protocols/push/index.js'
 import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
+import type { Stream } from '@libp2p/interface'
 import type { OfferSession, Push, PushInit, TaskOffer } from '../../src/protocols/push/index.js'
 
 function offer (id: string, dispatcher: string): TaskOffer {
@@ -36,6 +37,8 @@ describe('push protocol over real libp2p', () => {
       if (n === 'runner') runner = node
       else dispatcher = node
     }
+    // connected once here, so that every test also runs alone (--test-name-pattern)
+    await dispatcher.dial(runner.getMultiaddrs()[0]!)
   })
 
   after(async () => { await Promise.all([runner?.stop(), dispatcher?.stop()]) })
@@ -48,7 +51,6 @@ describe('push protocol over real libp2p', () => {
     const serving = push({ handler, auth: unsignedAuth() })({ node: runner, log })
     const client = push({ handler, auth: unsignedAuth() })({ node: dispatcher, log })
     await serving.start()
-    await dispatcher.dial(runner.getMultiaddrs()[0]!)
     const me = dispatcher.peerId.toString()
     for (let i = 0; i < 70; i++) {
       const r = await client.push(runner.peerId, offer(`t${i}`, me), selfSupply(() => (async function * () {})()), {})
@@ -149,6 +151,23 @@ describe('push protocol over real libp2p', () => {
         assert.equal(streams().runner, 1)
         await until('the idle stream is gone on both sides', () => streams().dispatcher === 0 && streams().runner === 0)
       }, { streamIdleMs: 200 })
+    })
+
+    it('a runner that stops ends the kept streams waiting on it for a next offer', async () => {
+      // else a stopped runner's streams hold the dispatcher's slots until PUSH_STREAM_WAIT_MS (a minute)
+      const serving = push({ handler: accepting, auth: unsignedAuth() })({ node: runner, log })
+      const client = push({ handler: accepting, auth: unsignedAuth() })({ node: dispatcher, log })
+      const kept = (): Stream[] => dispatcher.getConnections(runner.peerId).flatMap(c => c.streams).filter(s => s.protocol === PUSH_PROTOCOL)
+      await serving.start()
+      try {
+        assert.equal((await client.push(runner.peerId, offer('last', dispatcher.peerId.toString()), none, {})).status, 'accepted')
+        assert.equal(kept().length, 1)
+        await serving.stop()
+        await until('the runner ended its side of the kept stream', () => kept().every(s => s.remoteWriteStatus === 'closed'))
+      } finally {
+        await client.stop()
+        await serving.stop()
+      }
     })
 
     it('opens a fresh stream when the runner reset the kept one', async () => {

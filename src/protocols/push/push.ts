@@ -19,6 +19,8 @@ export class PushService implements Push {
   private readonly timeoutMs: number
   private readonly validators: Validators = createValidators()
   private readonly kept: KeptStreams
+  /** aborted by stop(): ends the runner's waits for a next offer on kept streams */
+  private stopping = new AbortController()
   private started = false
 
   constructor (components: PushComponents, init: PushInit) {
@@ -35,10 +37,13 @@ export class PushService implements Push {
     await this.components.node.handle(PUSH_PROTOCOLS, handler, { maxInboundStreams: MAX_INBOUND_PUSH_STREAMS })
     this.started = true
     this.kept.open()
+    this.stopping = new AbortController()
   }
 
   async stop (): Promise<void> {
     this.kept.closeAll()
+    // a dispatcher's kept streams waiting here for their next offer end now, not after PUSH_STREAM_WAIT_MS
+    this.stopping.abort()
     if (!this.started) return
     await this.components.node.unhandle(PUSH_PROTOCOLS)
     this.started = false
@@ -151,7 +156,7 @@ export class PushService implements Push {
         const trusted = await this.serveOffer(f, frame, from)
         // a refused signature or a malformed offer ends the stream: a peer that cannot make a valid
         // offer must not hold one of its stream slots here for PUSH_STREAM_WAIT_MS per attempt
-        frame = trusted && stream.protocol === PUSH_PROTOCOL ? await nextOffer(f) : undefined
+        frame = trusted && stream.protocol === PUSH_PROTOCOL ? await nextOffer(f, this.stopping.signal) : undefined
       }
       await stream.close()
     } catch (err) {
@@ -239,15 +244,19 @@ export class PushService implements Push {
 
 /**
  * 1.2.0, runner side: the dispatcher's next offer on a stream that carried one, or undefined when
- * the dispatcher ended the stream (closed its side) or sent nothing for PUSH_STREAM_WAIT_MS.
+ * the dispatcher ended the stream (closed its side), sent nothing for PUSH_STREAM_WAIT_MS, or the
+ * service is stopping.
  */
-async function nextOffer (f: Frames): Promise<OfferFrame | undefined> {
-  const signal = AbortSignal.timeout(PUSH_STREAM_WAIT_MS)
+async function nextOffer (f: Frames, stopping: AbortSignal): Promise<OfferFrame | undefined> {
+  if (stopping.aborted) return undefined
+  const signal = anySignal([AbortSignal.timeout(PUSH_STREAM_WAIT_MS), stopping])
   try {
     return await f.readJson(isOfferFrame, 'task offer', { signal })
   } catch (err) {
     if (signal.aborted || f.stream.remoteWriteStatus === 'closed') return undefined
     throw err
+  } finally {
+    signal.clear()
   }
 }
 
