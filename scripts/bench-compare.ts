@@ -900,14 +900,14 @@ mesh functions (inclusive): ${s.own.slice(0, 10).map(([k, ms]) => `\`${k}\` ${pc
 
 /**
  * one line: the phase's socket writes by caller, as shares of all its `writeBuffer` time. Writes the
- * swarm-key connection batched to the end of a turn (src/node/pnet/write-batch.ts) run from a timer:
- * their senders are not on the stack, so they are one line of their own.
+ * swarm-key connection batched (src/node/pnet/write-batch.ts) run from a queued microtask: their
+ * senders are not on the stack, so they are one line of their own.
  */
 function renderWriters (p: ProfileRow): string {
   const total = (p.writers ?? []).reduce((n, [, ms]) => n + ms, 0)
   if (p.writers == null || p.whole == null || total === 0) return ''
   const share = (ms: number): string => `${fmtNum(ms / total * 100, 0)} %`
-  const name = (k: string): string => k === NO_CALLER ? 'batched to the end of a turn (sender not on the stack)' : `\`${k}\``
+  const name = (k: string): string => k === NO_CALLER ? 'batched (sent from a microtask; sender not on the stack)' : `\`${k}\``
   return `\nSocket writes (\`writeBuffer\`, ${fmtNum(total / p.whole.busyMs * 100, 0)} % of the phase's busy time) by caller: ${p.writers.slice(0, 6).map(([k, ms]) => `${name(k)} ${share(ms)}`).join(', ')}.`
 }
 

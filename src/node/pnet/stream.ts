@@ -18,7 +18,7 @@ export interface PrivateStreamInit {
 
 /**
  * The connection as the upper layers (Noise, then Yamux) see it: plaintext in, XORed bytes out; the
- * writes of one event-loop turn leave in one socket write (write-batch.ts).
+ * writes of one callback leave in one socket write (write-batch.ts).
  */
 export class PrivateStream extends AbstractMultiaddrConnection {
   private readonly maConn: MultiaddrConnection

@@ -1,10 +1,14 @@
 /**
- * The socket writes of one event-loop turn, sent as one. Every frame libp2p sends (a yamux header
- * and its data, a window update, a multistream-select line, each gossip forward) was its own
- * `write(2)`, and writes were a fifth of a busy daemon's CPU; in the throughput benchmark over half
- * of the dispatcher's writes went to a connection that had already been written to in the same
- * turn. A write waits at most for the end of the turn (`setImmediate`), and only while the batch
- * is small: a big one, and everything once the socket is full, goes out at once.
+ * The socket writes of one callback, sent as one. Every frame libp2p sends (a yamux header and its
+ * data, a window update, a multistream-select line, each gossip forward) was its own `write(2)`,
+ * and writes were a fifth of a busy daemon's CPU; in the throughput benchmark over half of the
+ * dispatcher's writes went to a connection that had already been written to in the same turn.
+ * A write waits only until the microtasks queued before it have run (`queueMicrotask`): frames
+ * written in one go (a header and its data, several gossip forwards) leave together. Waiting for the end of the event-loop
+ * turn (`setImmediate`, the first version) held every handshake and gossip message behind all the
+ * other I/O of that turn: in a mass start of 50 daemons on 2 cores a pair's first contact took
+ * 0.6 s (median) instead of 0.02–0.25 s (BENCHMARKS.md, Optimisations).
+ * A big batch, and everything once the socket is full, goes out at once.
  */
 import { toError } from '../../errors.js'
 
@@ -16,7 +20,8 @@ export class WriteBatch {
   private readonly maxBytes: number
   private parts: Uint8Array[] = []
   private bytes = 0
-  private timer?: NodeJS.Immediate
+  /** a flush is queued as a microtask */
+  private scheduled = false
   /** the socket said it holds enough: write through until it drains */
   private full = false
 
@@ -39,14 +44,16 @@ export class WriteBatch {
     }
     this.parts.push(data)
     this.bytes += data.byteLength
-    this.timer ??= setImmediate(this.flushLater)
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(this.flushLater)
+    }
     return true
   }
 
   /** Sends what is queued now, as one write; false: the socket is full. */
   flush (): boolean {
-    if (this.timer != null) clearImmediate(this.timer)
-    this.timer = undefined
+    this.scheduled = false
     if (this.parts.length === 0) return !this.full
     const data = this.parts.length === 1 ? this.parts[0] as Uint8Array : Buffer.concat(this.parts, this.bytes)
     this.parts = []
@@ -60,8 +67,7 @@ export class WriteBatch {
 
   /** Drops what is queued: the connection is gone or reset. */
   discard (): void {
-    if (this.timer != null) clearImmediate(this.timer)
-    this.timer = undefined
+    this.scheduled = false
     this.parts = []
     this.bytes = 0
   }
@@ -77,7 +83,8 @@ export class WriteBatch {
   }
 
   private readonly flushLater = (): void => {
-    this.timer = undefined
+    // flushed already (a big write, a close) or discarded since it was queued
+    if (!this.scheduled) return
     try {
       this.flush()
     } catch (err) {
