@@ -929,6 +929,8 @@ async function main (argv: string[]): Promise<number> {
   const problem = netnsProblem() ?? sshProblem()
   if (problem != null) {
     console.error(`bench:compare: ${problem}`)
+    // the work dir exists already: a refused start leaves nothing behind
+    await reaper.cleanup()
     return 1
   }
   const ctx: Ctx = { opts, workdir, reaper, notes: [], tools: {}, keep: start.keep }
