@@ -23,6 +23,14 @@ export const MAX_CONNECTIONS = 400
 export const DIAL_TIMEOUT_MS = 10_000
 /** inbound connections still in their handshake (pnet, Noise, Yamux) at once; libp2p's default, pinned */
 export const MAX_INCOMING_PENDING_CONNECTIONS = 10
+/**
+ * Streams a peer may open on a new connection before this side has finished setting it up (the
+ * dialler finishes its handshake first and may open streams at once). Past it yamux closes the
+ * whole connection: its default of 10 did so in a test that sent 12 offers right after a dial
+ * (a mass start of 25 daemons opens up to 4 such streams). Each is bounded like any other stream
+ * (window, 1000 per connection), and this lasts only a handshake.
+ */
+export const MAX_EARLY_STREAMS = 64
 
 /**
  * Largest gossipsub RPC read from a peer (it-length-prefixed's default, pinned): a revocation list,

@@ -10,7 +10,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import {
-  DHT_PROTOCOL, DIAL_TIMEOUT_MS, GOSSIP_D, GOSSIP_D_HI, GOSSIP_D_LAZY, GOSSIP_D_LO, IDONTWANT_MIN_BYTES, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
+  DHT_PROTOCOL, DIAL_TIMEOUT_MS, GOSSIP_D, GOSSIP_D_HI, GOSSIP_D_LAZY, GOSSIP_D_LO, IDONTWANT_MIN_BYTES, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_EARLY_STREAMS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
   PROTOCOL_PREFIX, PROVIDER_REPROVIDE_INTERVAL_MS, PROVIDER_REPROVIDE_THRESHOLD_MS, PROVIDER_VALIDITY_MS
 } from './constants.js'
 import { privateNetwork } from './pnet/index.js'
@@ -67,7 +67,7 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     transports: [tcp()],
     connectionEncrypters: [noise()],
     // the window bounds what arrives after frames() pauses a stream its reader cannot keep up with
-    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES } })],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES } })],
     ...(init.swarmKey != null ? { connectionProtector: privateNetwork({ psk: init.swarmKey }) } : {}),
     connectionManager: {
       maxConnections: MAX_CONNECTIONS,
