@@ -4,10 +4,11 @@
  * and writes were a fifth of a busy daemon's CPU; in the throughput benchmark over half of the
  * dispatcher's writes went to a connection that had already been written to in the same turn.
  * A write waits only until the microtasks queued before it have run (`queueMicrotask`): frames
- * written in one go (a header and its data, several gossip forwards) leave together. Waiting for the end of the event-loop
- * turn (`setImmediate`, the first version) held every handshake and gossip message behind all the
- * other I/O of that turn: in a mass start of 50 daemons on 2 cores a pair's first contact took
- * 0.6 s (median) instead of 0.02–0.25 s (BENCHMARKS.md, Optimisations).
+ * written in one go (a header and its data, several gossip forwards) leave together. Waiting for
+ * the end of the event-loop turn (`setImmediate`, the first version) held every handshake and
+ * gossip message behind all the other I/O of that turn: in a mass start of 50 daemons on 2 cores
+ * a pair's first contact took 0.57–0.62 s (median) instead of 0.02–0.25 s (BENCHMARKS.md,
+ * Optimisations).
  * A big batch, and everything once the socket is full, goes out at once.
  */
 import { toError } from '../../errors.js'
@@ -83,7 +84,9 @@ export class WriteBatch {
   }
 
   private readonly flushLater = (): void => {
-    // flushed already (a big write, a close) or discarded since it was queued
+    // flushed already (a big write, a close) or discarded since it was queued. When a later write
+    // queued its own microtask after such a flush, this one sends that write a little early: in
+    // order, and its own microtask then finds nothing left.
     if (!this.scheduled) return
     try {
       this.flush()

@@ -72,7 +72,7 @@ describe('write batch', () => {
     assert.deepEqual(s.writes, [bytes(1)], 'nothing written after a discard')
   })
 
-  it('hands a deferred write\'s failure to onError instead of throwing it from the timer', async () => {
+  it('hands a deferred write\'s failure to onError instead of throwing it from the microtask', async () => {
     const errors: Error[] = []
     const batch = new WriteBatch(() => { throw new Error('Cannot write to a stream that is closed') }, (err) => { errors.push(err) })
     batch.write(bytes(1))
