@@ -11,6 +11,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createMeshLibp2p } from '../../src/node/libp2p.js'
 import { silentLogger } from '../../src/node/logger.js'
 import { unsignedAuth } from '../../src/node/membership/index.js'
+import { MAX_PUSHES_IN_FLIGHT_PER_RUNNER } from '../../src/protocols/push/constants.js'
 import { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, push, selfSupply } from '../../src/protocols/push/index.js'
 import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
@@ -142,6 +143,39 @@ describe('push protocol over real libp2p', () => {
         await until('at most 4 kept streams after 8 offers at once', () => streams().dispatcher === 4 && streams().runner === 4)
       })
       await until('stop() ends the kept streams on both sides', () => streams().dispatcher === 0 && streams().runner === 0)
+    })
+
+    it('queues a burst of offers to one runner instead of running into its per-peer stream limit', async () => {
+      // a runner resets a peer's push streams past 16 at once: the 17th offer used to fail as an uncertain attempt
+      const me = dispatcher.peerId.toString()
+      let atOnce = 0
+      let most = 0
+      const counting = { open: async (): Promise<OfferSession> => { atOnce++; most = Math.max(most, atOnce); return { ...(await accepting.open()), commit: async () => { await new Promise(resolve => setTimeout(resolve, 20)); atOnce--; return { status: 'accepted', numaNode: 0 } } } } }
+      await withPush(async (client) => {
+        const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => client.push(runner.peerId, offer(`burst${i}`, me), none, {})))
+        assert.deepEqual(results.filter(r => r.status !== 'accepted'), [])
+      }, {}, { handler: counting })
+      assert.ok(most > 1 && most <= MAX_PUSHES_IN_FLIGHT_PER_RUNNER, `${most} offers at once on the runner`)
+    })
+
+    it('an offer waiting for its turn to a runner gives up when its caller aborts', async () => {
+      const me = dispatcher.peerId.toString()
+      let release!: () => void
+      const held = new Promise<void>(resolve => { release = resolve })
+      const slow = { open: async (): Promise<OfferSession> => ({ ...(await accepting.open()), commit: async () => { await held; return { status: 'accepted', numaNode: 0 } } }) }
+      await withPush(async (client) => {
+        const busy = Array.from({ length: MAX_PUSHES_IN_FLIGHT_PER_RUNNER }, async (_, i) => client.push(runner.peerId, offer(`busy${i}`, me), none, {}))
+        const controller = new AbortController()
+        const waiting = client.push(runner.peerId, offer('waiting', me), none, { signal: controller.signal })
+        controller.abort(new Error('caller gave up'))
+        const outcome = await waiting
+        assert.equal(outcome.status, 'rejected')
+        assert.match(outcome.status === 'rejected' ? outcome.reason : '', /caller gave up/)
+        // it never reached the runner: a certain failure, not an attempt to retry as uncertain
+        assert.equal('uncertain' in outcome, false)
+        release()
+        assert.deepEqual((await Promise.all(busy)).map(r => r.status), Array(MAX_PUSHES_IN_FLIGHT_PER_RUNNER).fill('accepted'))
+      }, {}, { handler: slow })
     })
 
     it('ends a stream left unused for its idle time on both sides', async () => {

@@ -23,6 +23,12 @@ export const PUSH_TIMEOUT_MS = 15_000
 export const MAX_INBOUND_PUSH_STREAMS = 64
 /** concurrent offers from one peer, over all its connections (each may hold a 1 MiB frame) */
 export const MAX_PUSH_STREAMS_PER_PEER = 16
+/**
+ * Offers a dispatcher has in flight to one runner; more wait their turn at the dispatcher. Below
+ * MAX_PUSH_STREAMS_PER_PEER less the idle kept streams (which hold a runner's slots too), with room
+ * for streams that ended here but not yet on the runner.
+ */
+export const MAX_PUSHES_IN_FLIGHT_PER_RUNNER = 8
 /** while the dispatcher waits for a free source of a file, it tells the runner this often */
 export const SOURCE_WAIT_NOTICE_MS = 5_000
 /**
