@@ -7,6 +7,7 @@ import { errorMessage, toError } from '../../errors.js'
 import { exchangeWith } from '../exchange.js'
 import { frames } from '../frames.js'
 import { limitPerPeer } from '../inbound-limit.js'
+import { PeerGate } from '../peer-gate.js'
 import { oneLine } from '../peer-text.js'
 import type { Logger } from '../../node/logger.js'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -17,6 +18,8 @@ const TIMEOUT_MS = 10_000
 const MAX_INBOUND_STREAMS = 16
 /** over all of one peer's connections */
 const MAX_STREAMS_PER_PEER = 8
+/** our requests in flight to one peer; more wait their turn (below its limit, with room for streams still closing) */
+const MAX_REQUESTS_PER_PEER = 4
 
 export interface CancelReply { status: 'cancelled' | 'finished' | 'unknown', message: string }
 
@@ -47,6 +50,7 @@ export interface Cancel {
 export function cancel (init: { handler: CancelHandler }): (components: CancelComponents) => Cancel {
   return ({ node, log }) => {
     let started = false
+    const gate = new PeerGate(MAX_REQUESTS_PER_PEER)
     const onStream = async (stream: Stream, connection: Connection): Promise<void> => {
       const f = frames(stream, MAX_BYTES)
       try {
@@ -71,13 +75,19 @@ export function cancel (init: { handler: CancelHandler }): (components: CancelCo
         started = false
       },
       async request (peer, taskId, signal) {
-        const s = AbortSignal.any([signal ?? new AbortController().signal, AbortSignal.timeout(TIMEOUT_MS)])
-        return exchangeWith(node, peer, CANCEL_PROTOCOL, s, async (stream) => {
-          const f = frames(stream, MAX_BYTES)
-          await f.writeJson({ taskId }, { signal: s })
-          const reply = await f.readJson(isCancelReply, 'cancel reply', { signal: s })
-          return { status: reply.status, message: oneLine(reply.message) }
-        })
+        const leave = await gate.enter(peer.toString(), signal)
+        try {
+          // the timeout starts with our turn
+          const s = AbortSignal.any([signal ?? new AbortController().signal, AbortSignal.timeout(TIMEOUT_MS)])
+          return await exchangeWith(node, peer, CANCEL_PROTOCOL, s, async (stream) => {
+            const f = frames(stream, MAX_BYTES)
+            await f.writeJson({ taskId }, { signal: s })
+            const reply = await f.readJson(isCancelReply, 'cancel reply', { signal: s })
+            return { status: reply.status, message: oneLine(reply.message) }
+          })
+        } finally {
+          leave()
+        }
       }
     }
   }

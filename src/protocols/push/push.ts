@@ -6,8 +6,8 @@ import { FILE_CHUNK_BYTES } from '../file/constants.js'
 import { receiveFile, sendFile } from '../file/transfer.js'
 import { MAX_HEADERS_PER_FILE, MAX_IDLE_PUSH_STREAMS, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSHES_IN_FLIGHT_PER_RUNNER, MAX_PUSH_STREAMS_PER_PEER, MIN_COPY_BYTES_PER_S, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOLS, PUSH_PROTOCOL_1_0, PUSH_STREAM_IDLE_MS, PUSH_STREAM_WAIT_MS, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
+import { PeerGate } from '../peer-gate.js'
 import { KeptStreams } from './kept-streams.js'
-import { RunnerGate } from './runner-gate.js'
 import { createValidators, fromPeer, isFileHeader, isFileResult, isOfferFrame } from './messages.js'
 import type { OfferFrame, OfferedFile, TaskOffer, Validators } from './messages.js'
 import type { FileLease, FileSupply, OfferSession, Push, PushComponents, PushInit, PushOutcome } from './index.js'
@@ -20,7 +20,7 @@ export class PushService implements Push {
   private readonly timeoutMs: number
   private readonly validators: Validators = createValidators()
   private readonly kept: KeptStreams
-  private readonly gate = new RunnerGate(MAX_PUSHES_IN_FLIGHT_PER_RUNNER)
+  private readonly gate = new PeerGate(MAX_PUSHES_IN_FLIGHT_PER_RUNNER)
   /** aborted by stop(): ends the runner's waits for a next offer on kept streams */
   private stopping = new AbortController()
   private started = false

@@ -1,21 +1,21 @@
 /**
- * The dispatcher's per-runner bound on offers in flight (src/protocols/push/runner-gate.ts).
+ * The per-peer bound on requests in flight (src/protocols/peer-gate.ts).
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { RunnerGate } from '../../src/protocols/push/runner-gate.js'
+import { PeerGate } from '../../src/protocols/peer-gate.js'
 
 /** lets every settled promise's callbacks run */
 const settle = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
 
-describe('runner gate', () => {
-  it('lets `limit` offers in per runner, the next in order as each leaves', async () => {
-    const gate = new RunnerGate(2)
+describe('peer gate', () => {
+  it('lets `limit` requests in per peer, the next in order as each leaves', async () => {
+    const gate = new PeerGate(2)
     const order: string[] = []
     const a1 = await gate.enter('a')
     const a2 = await gate.enter('a')
     const waiting = ['a3', 'a4'].map(async name => { const leave = await gate.enter('a'); order.push(name); return leave })
-    // another runner is not held up by a's queue
+    // another peer is not held up by a's queue
     const b1 = await gate.enter('b')
     await settle()
     assert.deepEqual(order, [])
@@ -27,11 +27,11 @@ describe('runner gate', () => {
     assert.deepEqual(order, ['a3', 'a4'])
     for (const leave of await Promise.all(waiting)) leave()
     b1()
-    assert.equal(gate.runners, 0)
+    assert.equal(gate.peers, 0)
   })
 
   it('counts a turn once however often it is ended', async () => {
-    const gate = new RunnerGate(1)
+    const gate = new PeerGate(1)
     const first = await gate.enter('a')
     first()
     first()
@@ -47,7 +47,7 @@ describe('runner gate', () => {
   })
 
   it('an aborted wait leaves the queue and takes no turn', async () => {
-    const gate = new RunnerGate(1)
+    const gate = new PeerGate(1)
     const first = await gate.enter('a')
     const controller = new AbortController()
     const aborted = gate.enter('a', controller.signal)
@@ -58,8 +58,8 @@ describe('runner gate', () => {
     first()
     await settle()
     assert.equal(nextIn, true)
-    assert.equal(gate.runners, 0)
+    assert.equal(gate.peers, 0)
     await assert.rejects(gate.enter('a', AbortSignal.abort(new Error('already'))), /already/)
-    assert.equal(gate.runners, 0)
+    assert.equal(gate.peers, 0)
   })
 })
