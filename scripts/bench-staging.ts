@@ -31,7 +31,7 @@ import { benchStart } from './lib/bench-main.js'
 import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
 import { createLab, limitLink, makeSwarmKey, netnsProblem, startHost, teardown } from './lib/netns.js'
-import { loadPlots, profileOf, startMesh, stopHostGracefully, waitConverged, withEnv } from './lib/netns-mesh.js'
+import { loadPlots, profileOf, startMesh, stopHostGracefully, waitConverged } from './lib/netns-mesh.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, run } from './lib/proc.js'
 import { machineFacts } from './lib/procfs.js'
 import { benchmarksHeader, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
@@ -318,7 +318,7 @@ async function profiledPush (lab: Lab, profDir: string): Promise<Profiles> {
   await mkdir(profDir, { recursive: true })
   for (const [h] of pair) {
     await stopHostGracefully(lab.state, h, lab.reaper)
-    await withEnv({ NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim() }, async () => startHost(lab.state, h, undefined, { reaper: lab.reaper, timeoutMs: 180_000 }))
+    await startHost(lab.state, h, undefined, { reaper: lab.reaper, timeoutMs: 180_000, env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim() } })
   }
   await waitConverged([lab.dispatcher], lab.targets.length, 60_000, 1_000)
   await sleep(3_000)

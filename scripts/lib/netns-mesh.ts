@@ -52,7 +52,8 @@ export async function startMesh (state: NetLabState, hosts: NetHost[], opts: Sta
   const one = async (h: NetHost, bootstrap: string[]): Promise<void> => {
     if (rep.stoppedEarly != null) return
     try {
-      await withEnv(opts.envFor?.(h), async () => startHost(state, h, bootstrap, { reaper: opts.reaper, timeoutMs: 180_000 }))
+      const env = opts.envFor?.(h)
+      await startHost(state, h, bootstrap, { reaper: opts.reaper, timeoutMs: 180_000, ...(env != null ? { env } : {}) })
       rep.started.push(h)
       opts.onStarted?.(h, rep.started.length)
     } catch (err) {
@@ -68,25 +69,6 @@ export async function startMesh (state: NetLabState, hosts: NetHost[], opts: Sta
   await runPool(rest.length, opts.concurrency ?? 4, async i => { await one(rest[i] as NetHost, boot) })
   rep.ms = performance.now() - t0
   return rep
-}
-
-/**
- * Runs `fn` with extra variables in process.env: the lab's `run()` copies process.env when it
- * spawns, which happens synchronously inside startHost, so the change is visible to that spawn only
- * if nothing else spawns meanwhile — callers pass an env only for a host started on its own.
- */
-export async function withEnv<T> (env: NodeJS.ProcessEnv | undefined, fn: () => Promise<T>): Promise<T> {
-  if (env == null) return fn()
-  const saved = new Map(Object.keys(env).map(k => [k, process.env[k]]))
-  Object.assign(process.env, env)
-  try {
-    return await fn()
-  } finally {
-    for (const [k, v] of saved) {
-      if (v == null) Reflect.deleteProperty(process.env, k)
-      else process.env[k] = v
-    }
-  }
 }
 
 /** `mesh stop` (the daemon exits normally: a --cpu-prof profile gets written), SIGKILL as last resort */

@@ -234,6 +234,8 @@ export function createLab (opts: CreateLabOptions): NetLabState {
 export interface StartOptions {
   reaper?: Reaper
   timeoutMs?: number
+  /** extra environment for this host's daemon only (e.g. NODE_OPTIONS=--cpu-prof) */
+  env?: NodeJS.ProcessEnv
 }
 
 /** `mesh swarm-key --out DIR/swarm.key` */
@@ -258,7 +260,7 @@ export async function startHost (state: NetLabState, host: NetHost, bootstrap?: 
   if (host.pid != null && isHostDaemon(state, host, host.pid)) throw new NetLabError(`${host.name} is already running (pid ${host.pid})`)
   const peers = bootstrap ?? state.hosts.filter(h => h !== host && h.addr !== '').map(h => h.addr)
   const r = await run('ip', ['netns', 'exec', host.ns, NODE, MESH_MAIN, 'start', ...startArgs(state, host, peers)], {
-    env: { MESH_LOG_LEVEL: state.logLevel, [MARKER_ENV]: state.runId },
+    env: { ...opts.env, MESH_LOG_LEVEL: state.logLevel, [MARKER_ENV]: state.runId },
     timeoutMs: opts.timeoutMs ?? 90_000,
     ...(opts.reaper != null ? { reaper: opts.reaper } : {})
   })
