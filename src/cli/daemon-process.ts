@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { openSync, closeSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MeshError } from '../errors.js'
@@ -6,6 +7,8 @@ import { homePaths } from '../node/home.js'
 import type { NodeInfo } from '../node/views.js'
 
 const READY_TIMEOUT_MS = 60_000
+/** a daemon given up on gets this long to end after SIGTERM, then SIGKILL */
+const STOP_GRACE_MS = 5_000
 
 type ChildMessage = { type: 'ready', info: NodeInfo } | { type: 'error', message: string, exitCode: number }
 
@@ -13,7 +16,8 @@ type ChildMessage = { type: 'ready', info: NodeInfo } | { type: 'error', message
  * `mesh start --detach`: re-runs `mesh start` (without --detach) as a session leader whose stdout and
  * stderr go to daemon.log, and waits on an IPC channel until it reports ready or why it failed.
  */
-export async function startDetached (home: string, args: string[]): Promise<NodeInfo> {
+export async function startDetached (home: string, args: string[], opts: { readyTimeoutMs?: number } = {}): Promise<NodeInfo> {
+  const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS
   const paths = homePaths(home)
   const logFd = openSync(paths.log, 'a', 0o600)
   const main = fileURLToPath(new URL('./main.js', import.meta.url))
@@ -23,9 +27,13 @@ export async function startDetached (home: string, args: string[]): Promise<Node
     env: process.env
   })
   closeSync(logFd)
+  let gaveUp = false
   try {
     return await new Promise<NodeInfo>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new MeshError(`daemon did not become ready within ${READY_TIMEOUT_MS / 1000} s; see ${paths.log}`)) }, READY_TIMEOUT_MS)
+      const timer = setTimeout(() => {
+        gaveUp = true
+        reject(new MeshError(`daemon did not become ready within ${readyTimeoutMs / 1000} s and was stopped; see ${paths.log}`))
+      }, readyTimeoutMs)
       child.once('message', (msg: ChildMessage) => {
         clearTimeout(timer)
         if (msg.type === 'ready') resolve(msg.info)
@@ -37,10 +45,27 @@ export async function startDetached (home: string, args: string[]): Promise<Node
       })
     })
   } finally {
+    // a daemon we report as not started must not go on starting unseen (and crash later on the
+    // closed channel when it reports ready)
+    if (gaveUp) await stopGroup(child)
     child.removeAllListeners()
     if (child.connected) child.disconnect()
     child.unref()
   }
+}
+
+async function stopGroup (child: ReturnType<typeof spawn>): Promise<void> {
+  const pid = child.pid
+  if (pid == null || child.exitCode != null || child.signalCode != null) return
+  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  const signal = (name: NodeJS.Signals): void => {
+    // its own process group: detached made it a session leader
+    try { process.kill(-pid, name) } catch { /* gone already */ }
+  }
+  signal('SIGTERM')
+  if (await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS, false)])) return
+  signal('SIGKILL')
+  await exited
 }
 
 function withHome (args: string[], home: string): string[] {

@@ -73,7 +73,10 @@ async function runForeground (home: string, flags: StartFlags, ctx: CliContext):
   const { createLogger } = await import('../../node/logger.js')
   await ensureHome(home)
   const log = createLogger()
-  const report = process.send != null ? process.send.bind(process) : undefined
+  // a detached parent that gave up has closed the channel: then nobody is waiting for the word
+  const report = process.send != null
+    ? (msg: unknown): void => { if (process.connected) process.send?.(msg, undefined, undefined, () => {}) }
+    : undefined
   let resolveStopped!: () => void
   const stopped = new Promise<void>(resolve => { resolveStopped = resolve })
   const daemon = createDaemon({
@@ -103,7 +106,7 @@ async function runForeground (home: string, flags: StartFlags, ctx: CliContext):
   flushCompileCache()
   if (report != null) {
     report({ type: 'ready', info })
-    process.disconnect?.()
+    if (process.connected) process.disconnect?.()
   } else {
     printReady(ctx, info, flags, 'Ctrl-C to stop')
   }
