@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { openSync, closeSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MeshError } from '../errors.js'
+import { signalGroup } from '../exec/process/group.js'
 import { homePaths } from '../node/home.js'
 import type { NodeInfo } from '../node/views.js'
 
@@ -58,13 +59,10 @@ async function stopGroup (child: ReturnType<typeof spawn>): Promise<void> {
   const pid = child.pid
   if (pid == null || child.exitCode != null || child.signalCode != null) return
   const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
-  const signal = (name: NodeJS.Signals): void => {
-    // its own process group: detached made it a session leader
-    try { process.kill(-pid, name) } catch { /* gone already */ }
-  }
-  signal('SIGTERM')
+  // its own process group: detached made it a session leader
+  if (!signalGroup(pid, 'SIGTERM')) return
   if (await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS, false)])) return
-  signal('SIGKILL')
+  signalGroup(pid, 'SIGKILL')
   await exited
 }
 
