@@ -216,6 +216,8 @@ export class Daemon {
         const known = table.get(advert.peerId)?.state === 'online'
         if (!table.observe(advert)) return
         this.livenessInput?.heard(advert.peerId, advert.leaving)
+        // tasks waiting for a runner need not sleep out their round if this one now has room
+        this.parts?.dispatcher.peerChanged(advert.peerId)
         if (known || advert.leaving) return
         // a line per peer coming online (at most one per peer and offline spell): when each node
         // learnt of each other one, which bench:scale reads (scripts/lib/daemon-logs.ts)
@@ -541,7 +543,10 @@ export class Daemon {
       executor: await this.chooseExecutor(),
       records,
       publish,
-      capacityChanged: () => { this.beat?.publishSoon() },
+      capacityChanged: () => {
+        this.beat?.publishSoon()
+        this.parts?.dispatcher.peerChanged(self)
+      },
       journal: syncedJournal(this.db.sublevel<string, string>('runs', {})),
       maxLogBytes: config.maxLogBytes,
       keepTaskDirsMs: config.keepTaskDirsMs,

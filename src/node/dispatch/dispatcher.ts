@@ -11,6 +11,7 @@ import { stageFiles } from './files.js'
 import { newTaskId } from './ids.js'
 import { DEFAULT_RETRY_POLICY, backoffMs, mayRetry, placeRetryMs } from './retry.js'
 import { Track } from './track.js'
+import { PlacementWaits } from './waits.js'
 import type { StagedFile } from './files.js'
 import type { RetryPolicy } from './retry.js'
 import type { TrackState } from './track.js'
@@ -18,7 +19,7 @@ import type { Logs } from '../../protocols/logs/index.js'
 import type { FileSupply, OfferAuth, OfferHandler, Push, TaskOffer } from '../../protocols/push/index.js'
 import type { TaskRecord } from '../../protocols/results/index.js'
 import type { Logger } from '../logger.js'
-import type { PeerTableApi } from '../peer-table/index.js'
+import type { PeerTableApi, PeerView } from '../peer-table/index.js'
 import type { Candidate, Choice, PlacementRequest } from '../placement/index.js'
 import type { LogChunk } from '../runner/log-reader.js'
 import type { RecordDb, TaskRecords } from '../store/task-records.js'
@@ -73,6 +74,8 @@ export interface DispatcherInit {
   retry?: RetryPolicy
   /** after a restart, a runner not heard from within this long is taken for dead (default 30 s) */
   resumeGraceMs?: number
+  /** wait before placement round `round + 1` of a task nobody took (default placeRetryMs); a change that lets it fit ends the wait sooner */
+  placeRetryMs?: (round: number) => number
 }
 
 /** What the queue keeps of a job: enough to place it again, or resume watching it, after a restart. */
@@ -123,10 +126,12 @@ export class Dispatcher {
   private waiting = 0
   /** a big input pushed again is not read and hashed again while it is unchanged */
   private readonly hashes = createFileHashes()
+  /** tasks between placement rounds, woken early by peerChanged() */
+  private readonly waits = new PlacementWaits()
 
   constructor (components: DispatcherComponents, init: DispatcherInit = {}) {
     this.c = components
-    this.init = { maxQueued: init.maxQueued ?? DEFAULT_MAX_QUEUED, retry: init.retry ?? DEFAULT_RETRY_POLICY, resumeGraceMs: init.resumeGraceMs ?? 30_000 }
+    this.init = { maxQueued: init.maxQueued ?? DEFAULT_MAX_QUEUED, retry: init.retry ?? DEFAULT_RETRY_POLICY, resumeGraceMs: init.resumeGraceMs ?? 30_000, placeRetryMs: init.placeRetryMs ?? placeRetryMs }
   }
 
   /** Resumes what a previous run of this daemon left: tasks to place, and placed tasks to watch. */
@@ -368,21 +373,12 @@ export class Dispatcher {
    * Runners in `avoid` are only used when no other peer can take it.
    */
   private async placeTask (job: Job, id: string, attempt: number, avoid: string[], all: boolean, deadline = job.deadline): Promise<Placement[]> {
-    const { spec, target } = job.request
     const signal = AbortSignal.any([this.controller.signal, job.controller.signal])
     let lastReasons = 'no peer known'
     let round = 0
     while (!signal.aborted) {
       const candidates = [this.c.self(), ...this.candidates()]
-      const req: PlacementRequest = {
-        taskId: id,
-        tags: spec.tags,
-        cores: spec.resources.cores,
-        memoryMB: spec.resources.memoryMB,
-        gpus: spec.resources.gpus,
-        numa: spec.resources.numa,
-        ...(target != null ? { target: { peerId: this.resolvePeer(target.peer, candidates), ...(target.numa != null ? { numa: target.numa } : {}) } } : {})
-      }
+      const req = this.placementRequest(job, id, candidates)
       // prefer runners an earlier attempt was not lost on; fall back to them rather than wait
       const preferred = avoid.length > 0 ? place({ ...req, exclude: avoid }, candidates) : undefined
       const result = preferred?.ok === true ? preferred : place(req, candidates)
@@ -397,7 +393,7 @@ export class Dispatcher {
       const excluded = result.excluded.length > 0 ? formatExclusions(result.excluded).replace(/^no peer can take the task: /, '') : ''
       lastReasons = [excluded, ...rejections].filter(s => s !== '').join('; ')
       if (Date.now() >= deadline) break
-      await sleep(Math.min(placeRetryMs(round++), Math.max(0, deadline - Date.now())), undefined, { signal }).catch(() => {})
+      await this.waits.wait(req, Math.min(this.init.placeRetryMs(round++), Math.max(0, deadline - Date.now())), signal)
     }
     if (job.controller.signal.aborted) throw abortReason(job.controller.signal)
     if (this.controller.signal.aborted) throw new MeshError('the dispatcher is stopping; the task stays queued for its next start')
@@ -449,7 +445,8 @@ export class Dispatcher {
         return { id, runner: choice.peerId, runnerName, numaNode: null, attempt, rejected: true }
       }
       this.c.log.debug({ component: 'dispatch', task: id, peer: choice.peerId, reason: why.join('; ') }, 'child not placed yet; retrying on its peer')
-      await sleep(Math.min(placeRetryMs(round), Math.max(0, job.deadline - Date.now())), undefined, { signal }).catch(() => {})
+      const req = { ...this.placementRequest(job, id, candidates), target: { peerId: choice.peerId, ...(choice.numaNode != null ? { numa: choice.numaNode } : {}) } }
+      await this.waits.wait(req, Math.min(this.init.placeRetryMs(round), Math.max(0, job.deadline - Date.now())), signal)
     }
   }
 
@@ -490,18 +487,32 @@ export class Dispatcher {
     }
   }
 
+  private placementRequest (job: Job, id: string, candidates: Candidate[]): PlacementRequest {
+    const { spec, target } = job.request
+    return {
+      taskId: id,
+      tags: spec.tags,
+      cores: spec.resources.cores,
+      memoryMB: spec.resources.memoryMB,
+      gpus: spec.resources.gpus,
+      numa: spec.resources.numa,
+      ...(target != null ? { target: { peerId: this.resolvePeer(target.peer, candidates), ...(target.numa != null ? { numa: target.numa } : {}) } } : {})
+    }
+  }
+
+  /**
+   * A peer's capacity may have grown (a newer advert; this node's own ledger released a task):
+   * tasks waiting for a runner that now fit there try again at once instead of at their next round.
+   */
+  peerChanged (peerId: string): void {
+    if (this.waits.size === 0) return
+    const view = peerId === this.c.peerId ? undefined : this.c.table.get(peerId)
+    const peer = peerId === this.c.peerId ? this.c.self() : view != null ? candidateOf(view) : undefined
+    if (peer != null) this.waits.changed(peer)
+  }
+
   private candidates (): Candidate[] {
-    return this.c.table.list().filter(p => p.advert.peerId !== this.c.peerId).map(p => ({
-      peerId: p.advert.peerId,
-      name: p.advert.name,
-      online: p.state === 'online',
-      tags: p.advert.tags,
-      numa: p.advert.numa,
-      gpus: p.advert.gpus.length,
-      freeGpus: p.advert.gpus.length,
-      running: p.advert.running,
-      numactl: p.advert.numactl
-    }))
+    return this.c.table.list().filter(p => p.advert.peerId !== this.c.peerId).map(candidateOf)
   }
 
   /** A target may be given by peer id or by name; a name must be unambiguous. */
@@ -647,4 +658,19 @@ async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function abortReason (signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted')
+}
+
+/** A peer as placement sees it, from its latest advert. */
+function candidateOf (p: PeerView): Candidate {
+  return {
+    peerId: p.advert.peerId,
+    name: p.advert.name,
+    online: p.state === 'online',
+    tags: p.advert.tags,
+    numa: p.advert.numa,
+    gpus: p.advert.gpus.length,
+    freeGpus: p.advert.gpus.length,
+    running: p.advert.running,
+    numactl: p.advert.numactl
+  }
 }

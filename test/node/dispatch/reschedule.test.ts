@@ -13,7 +13,9 @@ import type { TaskRecord } from '../../../src/protocols/results/index.js'
 import { memDb } from '../../helpers/mem-db.js'
 
 const numa = [{ id: 0, cores: 2, freeCores: 2, memoryMB: 1024, freeMemoryMB: 1024 }]
-const peer = (id: string): unknown => ({ state: 'online', advert: { peerId: id, name: id.toLowerCase(), tags: ['work'], numa, gpus: [], running: 0, numactl: false } })
+/** free cores a peer advertises, when not all of its 2 */
+const freeCores = new Map<string, number>()
+const peer = (id: string): unknown => ({ state: 'online', advert: { peerId: id, name: id.toLowerCase(), tags: ['work'], numa: numa.map(n => ({ ...n, freeCores: freeCores.get(id) ?? n.freeCores })), gpus: [], running: 0, numactl: false } })
 // "12D3KooW…" ids: the dispatcher turns runner ids into PeerIds before pushing
 const P1 = '12D3KooWSw8q3rsYBpSmG7y6gBoCNHNeqKqsbRShbjDeKUjGD4X2'
 const P2 = '12D3KooWHRSnL2rp1h8o3FpHM8tNNRcVRJYNUYmxVKa5ruWK9THp'
@@ -23,7 +25,7 @@ function spec (retries: number): TaskSpec {
 }
 
 /** One layer: the dispatcher over in-memory stores, a fake peer table, fake pushes and fake health. */
-function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (peer: string, offer: TaskOffer) => PushOutcome | Promise<PushOutcome>, maxQueued?: number } = {}): {
+function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (peer: string, offer: TaskOffer) => PushOutcome | Promise<PushOutcome>, maxQueued?: number, placeRetryMs?: (round: number) => number } = {}): {
   d: Dispatcher
   offers: Array<{ peer: string, offer: TaskOffer }>
   records: TaskRecords
@@ -42,7 +44,10 @@ function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (
   const c = {
     peerId: 'SELF',
     name: () => 'self',
-    table: { list: () => [peer(P1), peer(P2)].filter(p => !dead.has((p as { advert: { peerId: string } }).advert.peerId)) },
+    table: {
+      list: () => [peer(P1), peer(P2)].filter(p => !dead.has((p as { advert: { peerId: string } }).advert.peerId)),
+      get: (id: string) => [P1, P2].includes(id) && !dead.has(id) ? peer(id) : undefined
+    },
     // the dispatcher itself lacks the tag: it never runs the task
     self: () => ({ peerId: 'SELF', name: 'self', online: true, tags: [], numa, gpus: 0, freeGpus: 0, running: 0, numactl: false }),
     push: {
@@ -57,7 +62,7 @@ function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (
     health,
     log
   } as unknown as DispatcherComponents
-  const d = new Dispatcher(c, { retry: { baseMs: 10, capMs: 20 }, resumeGraceMs: 100, ...(opts.maxQueued != null ? { maxQueued: opts.maxQueued } : {}) })
+  const d = new Dispatcher(c, { retry: { baseMs: 10, capMs: 20 }, resumeGraceMs: 100, ...(opts.maxQueued != null ? { maxQueued: opts.maxQueued } : {}), ...(opts.placeRetryMs != null ? { placeRetryMs: opts.placeRetryMs } : {}) })
   return {
     d,
     offers,
@@ -187,6 +192,43 @@ describe('dispatcher: rescheduling lost tasks', () => {
       return true
     })
     await h.d.stop()
+  })
+})
+
+describe('dispatcher: tasks waiting for a runner', () => {
+  const HOUR = 3_600_000
+
+  it('are placed as soon as a peer advertises room, not at their next placement round', async (t) => {
+    freeCores.set(P1, 0).set(P2, 0)
+    t.after(() => { freeCores.clear() })
+    // rounds an hour apart: only the wake-up can place these tasks within the test
+    const h = harness({ placeRetryMs: () => HOUR })
+    t.after(async () => { await h.d.stop() })
+    const ids = await Promise.all([1, 2, 3].map(async () => h.d.submit({ spec: spec(0), all: false, waitMs: 2 * HOUR })))
+    await sleep(50)
+    assert.equal(h.offers.length, 0, 'no peer has room: nothing offered')
+    h.d.peerChanged(P2)
+    await sleep(50)
+    assert.equal(h.offers.length, 0, 'an advert without room wakes nobody')
+    freeCores.set(P2, 2)
+    h.d.peerChanged(P2)
+    await until(() => h.offers.length === 2, 'two offers to P2')
+    await sleep(50)
+    assert.equal(h.offers.length, 2, 'two free cores wake two tasks, the third waits')
+    assert.deepEqual(h.offers.map(o => o.peer), [P2, P2])
+    assert.deepEqual(h.offers.map(o => o.offer.id).sort(), ids.slice(0, 2).sort(), 'the oldest two')
+  })
+
+  it('a rejected offer waits again and is woken by the next advert with room', async (t) => {
+    let full = true
+    const h = harness({ placeRetryMs: () => HOUR, pushReply: () => full ? { status: 'rejected', reason: 'p2: no NUMA node has 1 free core', sentFiles: 0 } : { status: 'accepted', numaNode: 0, sentFiles: 0 } })
+    t.after(async () => { await h.d.stop() })
+    await h.d.submit({ spec: spec(0), all: false, waitMs: 2 * HOUR })
+    // both peers advertise room (a stale advert) and both refuse
+    await until(() => h.offers.length === 2, 'an offer to each peer')
+    full = false
+    h.d.peerChanged(P1)
+    await until(() => h.offers.length === 3, 'the offer after the wake-up')
   })
 })
 
