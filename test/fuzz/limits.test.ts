@@ -38,7 +38,7 @@ describe('resource bounds', () => {
     assert.ok(limit.acquire('a') != null)
   })
 
-  it('the control socket closes clients past its limit and serves again once they leave', async () => {
+  it('the control socket tells clients past its limit so in one line and serves again once they leave', async () => {
     const home = await mkdtemp(join(tmpdir(), 'mesh-limits-'))
     const path = join(home, 'control.sock')
     const server = createControlServer({
@@ -54,9 +54,18 @@ describe('resource bounds', () => {
       const holders = [createConnection({ path }), createConnection({ path })]
       for (const h of holders) { await once(h, 'connect'); h.write('{"method":"wait"}\n') }
       await sleep(50)
+      await assert.rejects(createControlClient({ path, home }).call('ping'), (err: Error & { exitCode?: number }) => {
+        assert.match(err.message, /^the mesh daemon is already serving 2 clients at once \(each waiting `mesh push` or `mesh logs -f` holds one\)/)
+        assert.equal(err.exitCode, 1)
+        return true
+      })
+      // a client that sends nothing is refused and closed as well
       const extra = createConnection({ path })
       extra.on('error', () => {})
+      const refusal: Buffer[] = []
+      extra.on('data', (chunk: Buffer) => { refusal.push(chunk) })
       await once(extra, 'close')
+      assert.match(Buffer.concat(refusal).toString(), /"name":"DaemonBusyError"/)
       for (const h of holders) h.destroy()
       await sleep(50)
       assert.equal(await createControlClient({ path, home }).call('ping'), 'pong')

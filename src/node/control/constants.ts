@@ -2,10 +2,11 @@
 export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
 /**
- * Clients connected at once; past it a new connection is closed at once. Each `logs -f` or waiting
- * `push` holds one; the bound keeps a runaway script from exhausting file descriptors.
+ * Clients connected at once; past it a new one is told so in one line and closed. Each `logs -f` or
+ * waiting `push` holds one, so a job array of a few hundred waiting pushes must fit (128 did not);
+ * the bound keeps a runaway script from exhausting file descriptors.
  */
-export const DEFAULT_MAX_CLIENTS = 128
+export const DEFAULT_MAX_CLIENTS = 1024
 
 /** A connected client that has not sent its request line by then is dropped. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000

@@ -64,6 +64,14 @@ export class DaemonTimeoutError extends MeshError {
   }
 }
 
+/** Sent instead of serving a client past the control socket's limit. */
+export class DaemonBusyError extends MeshError {
+  constructor (maxClients: number) {
+    super(`the mesh daemon is already serving ${maxClients} clients at once (each waiting \`mesh push\` or \`mesh logs -f\` holds one); try again once some have ended, or use \`mesh push --detach\``)
+    this.name = 'DaemonBusyError'
+  }
+}
+
 export class DaemonClosedError extends MeshError {
   constructor (options?: ErrorOptions) {
     super('the mesh daemon closed the connection', 1, options)

@@ -8,7 +8,7 @@ import {
   DEFAULT_MAX_CLIENTS, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, LINGER_MS, MAX_SOCKET_PATH_BYTES, SOCKET_MODE
 } from './constants.js'
 import {
-  DaemonRunningError, NotASocketError, RequestTimeoutError, UnknownMethodError, checkSocketPath
+  DaemonBusyError, DaemonRunningError, NotASocketError, RequestTimeoutError, UnknownMethodError, checkSocketPath
 } from './errors.js'
 import type { ControlReply, WireError } from './codec.js'
 import type { ControlHandler, ControlServer, ControlServerInit } from './index.js'
@@ -23,6 +23,8 @@ export class ControlSocketServer implements ControlServer {
   private readonly maxRequestBytes: number
   private readonly requestTimeoutMs: number
   private readonly maxClients: number
+  /** connections past maxClients being told so */
+  private readonly refused = new Set<Socket>()
   private server: Server | undefined
   /** the socket file we own; stop() leaves a file another daemon put there alone */
   private ino: number | undefined
@@ -66,8 +68,6 @@ export class ControlSocketServer implements ControlServer {
       : undefined
     const bindPath = tmpDir == null ? this.path : join(tmpDir, 's')
     const server = createServer({ allowHalfOpen: false }, (socket) => { this.accept(socket) })
-    // node closes connections past this at once (its 'drop' event)
-    server.maxConnections = this.maxClients
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
@@ -100,6 +100,7 @@ export class ControlSocketServer implements ControlServer {
       socket.destroy()
     }
     this.connections.clear()
+    for (const socket of this.refused) socket.destroy()
     await new Promise<void>((resolve) => server.close(() => { resolve() }))
     await unlinkIfSame(this.path, this.ino)
     this.ino = undefined
@@ -108,6 +109,10 @@ export class ControlSocketServer implements ControlServer {
   private accept (socket: Socket): void {
     if (this.server == null) {
       socket.destroy()
+      return
+    }
+    if (this.connections.size >= this.maxClients) {
+      this.refuse(socket)
       return
     }
     const controller = new AbortController()
@@ -122,6 +127,27 @@ export class ControlSocketServer implements ControlServer {
       this.log?.error({ err }, 'control connection failed')
       socket.destroy()
     })
+  }
+
+  /**
+   * Past the client limit the caller gets one line saying so (a bare close read as "the daemon
+   * closed the connection", which sent users looking for a crash). Refusals are bounded too: past
+   * as many again, a connection is dropped unanswered.
+   */
+  private refuse (socket: Socket): void {
+    if (this.refused.size >= this.maxClients) {
+      socket.destroy()
+      return
+    }
+    this.refused.add(socket)
+    const controller = new AbortController()
+    socket.on('error', () => {})
+    socket.once('close', () => {
+      this.refused.delete(socket)
+      controller.abort()
+    })
+    const busy = new DaemonBusyError(this.maxClients)
+    void this.finish(socket, { error: { name: busy.name, message: busy.message, exitCode: busy.exitCode } }, controller.signal).catch(() => { socket.destroy() })
   }
 
   private async serve (socket: Socket, signal: AbortSignal): Promise<void> {
