@@ -185,6 +185,8 @@ export interface ForegroundDaemonOptions {
   env?: NodeJS.ProcessEnv
   readyTimeoutMs?: number
   reaper: Reaper
+  /** the build to run (default MESH_MAIN): a benchmark may alternate two builds in one run */
+  main?: string
 }
 
 /**
@@ -194,7 +196,7 @@ export interface ForegroundDaemonOptions {
 export async function startForeground (opts: ForegroundDaemonOptions): Promise<ForegroundDaemon> {
   const logFd = openSync(opts.logFile, 'a', 0o600)
   const spawnedAt = performance.now()
-  const proc = spawn(NODE, [MESH_MAIN, 'start', '--home', opts.home, '--json', ...opts.args], {
+  const proc = spawn(NODE, [opts.main ?? MESH_MAIN, 'start', '--home', opts.home, '--json', ...opts.args], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', logFd],
     detached: true
