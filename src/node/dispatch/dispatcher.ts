@@ -11,6 +11,7 @@ import { stageFiles } from './files.js'
 import { newTaskId } from './ids.js'
 import { DEFAULT_RETRY_POLICY, backoffMs, mayRetry, placeRetryMs } from './retry.js'
 import { Track } from './track.js'
+import { ReleasedCapacity } from './released.js'
 import { PlacementWaits } from './waits.js'
 import type { StagedFile } from './files.js'
 import type { RetryPolicy } from './retry.js'
@@ -128,6 +129,8 @@ export class Dispatcher {
   private readonly hashes = createFileHashes()
   /** tasks between placement rounds, woken early by peerChanged() */
   private readonly waits = new PlacementWaits()
+  /** slots of other runners freed by this node's tasks that their adverts do not show yet */
+  private readonly released = new ReleasedCapacity()
 
   constructor (components: DispatcherComponents, init: DispatcherInit = {}) {
     this.c = components
@@ -246,6 +249,7 @@ export class Dispatcher {
         const end = await this.attemptEnd(s, signal, resumed)
         resumed = false
         if (end == null) return
+        if (end.kind === 'record') this.freed(job, s, end.record)
         if (end.kind === 'record' && end.record.state !== 'lost') break
         if (end.kind === 'dead') {
           this.c.log.warn({ component: 'dispatch', task: s.id, attempt: s.attempt, runner: s.runner }, 'runner declared dead while running the task')
@@ -487,6 +491,14 @@ export class Dispatcher {
     }
   }
 
+  /** A task placed on another runner ended there: its slot counts as free before the runner's next advert says so. */
+  private freed (job: Job, s: TrackState, record: TaskRecord): void {
+    if (s.runner == null || s.runner === this.c.peerId || record.runner !== s.runner || s.numaNode == null || record.finishedAt == null) return
+    const { cores, memoryMB } = job.request.spec.resources
+    this.released.note(s.runner, { numaNode: s.numaNode, cores, memoryMB, finishedAt: Date.parse(record.finishedAt) })
+    this.peerChanged(s.runner)
+  }
+
   private placementRequest (job: Job, id: string, candidates: Candidate[]): PlacementRequest {
     const { spec, target } = job.request
     return {
@@ -507,12 +519,27 @@ export class Dispatcher {
   peerChanged (peerId: string): void {
     if (this.waits.size === 0) return
     const view = peerId === this.c.peerId ? undefined : this.c.table.get(peerId)
-    const peer = peerId === this.c.peerId ? this.c.self() : view != null ? candidateOf(view) : undefined
+    const peer = peerId === this.c.peerId ? this.c.self() : view != null ? this.candidateOf(view) : undefined
     if (peer != null) this.waits.changed(peer)
   }
 
   private candidates (): Candidate[] {
-    return this.c.table.list().filter(p => p.advert.peerId !== this.c.peerId).map(candidateOf)
+    return this.c.table.list().filter(p => p.advert.peerId !== this.c.peerId).map(p => this.candidateOf(p))
+  }
+
+  /** A peer as placement sees it: its latest advert, plus what it freed since (ReleasedCapacity). */
+  private candidateOf (p: PeerView): Candidate {
+    return this.released.apply({
+      peerId: p.advert.peerId,
+      name: p.advert.name,
+      online: p.state === 'online',
+      tags: p.advert.tags,
+      numa: p.advert.numa,
+      gpus: p.advert.gpus.length,
+      freeGpus: p.advert.gpus.length,
+      running: p.advert.running,
+      numactl: p.advert.numactl
+    }, p.advert.sentAt)
   }
 
   /** A target may be given by peer id or by name; a name must be unambiguous. */
@@ -658,19 +685,4 @@ async function abortable<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function abortReason (signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('aborted')
-}
-
-/** A peer as placement sees it, from its latest advert. */
-function candidateOf (p: PeerView): Candidate {
-  return {
-    peerId: p.advert.peerId,
-    name: p.advert.name,
-    online: p.state === 'online',
-    tags: p.advert.tags,
-    numa: p.advert.numa,
-    gpus: p.advert.gpus.length,
-    freeGpus: p.advert.gpus.length,
-    running: p.advert.running,
-    numactl: p.advert.numactl
-  }
 }

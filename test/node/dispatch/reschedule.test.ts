@@ -15,7 +15,9 @@ import { memDb } from '../../helpers/mem-db.js'
 const numa = [{ id: 0, cores: 2, freeCores: 2, memoryMB: 1024, freeMemoryMB: 1024 }]
 /** free cores a peer advertises, when not all of its 2 */
 const freeCores = new Map<string, number>()
-const peer = (id: string): unknown => ({ state: 'online', advert: { peerId: id, name: id.toLowerCase(), tags: ['work'], numa: numa.map(n => ({ ...n, freeCores: freeCores.get(id) ?? n.freeCores })), gpus: [], running: 0, numactl: false } })
+/** when a peer's advert was sent (its clock), when not at the epoch */
+const sentAt = new Map<string, number>()
+const peer = (id: string): unknown => ({ state: 'online', advert: { peerId: id, name: id.toLowerCase(), sentAt: sentAt.get(id) ?? 0, tags: ['work'], numa: numa.map(n => ({ ...n, freeCores: freeCores.get(id) ?? n.freeCores })), gpus: [], running: 0, numactl: false } })
 // "12D3KooW…" ids: the dispatcher turns runner ids into PeerIds before pushing
 const P1 = '12D3KooWSw8q3rsYBpSmG7y6gBoCNHNeqKqsbRShbjDeKUjGD4X2'
 const P2 = '12D3KooWHRSnL2rp1h8o3FpHM8tNNRcVRJYNUYmxVKa5ruWK9THp'
@@ -217,6 +219,25 @@ describe('dispatcher: tasks waiting for a runner', () => {
     assert.equal(h.offers.length, 2, 'two free cores wake two tasks, the third waits')
     assert.deepEqual(h.offers.map(o => o.peer), [P2, P2])
     assert.deepEqual(h.offers.map(o => o.offer.id).sort(), ids.slice(0, 2).sort(), 'the oldest two')
+  })
+
+  it('a task that ends on a runner frees its slot for a waiting task before the runner advertises it', async (t) => {
+    freeCores.set(P1, 0).set(P2, 1)
+    t.after(() => { freeCores.clear(); sentAt.clear() })
+    const h = harness({ placeRetryMs: () => HOUR })
+    t.after(async () => { await h.d.stop() })
+    await h.d.submit({ spec: spec(0), all: false, waitMs: 2 * HOUR })
+    await until(() => h.offers.length === 1, 'the first task offered to P2')
+    // P2's advert now shows it full, and no newer one comes
+    freeCores.set(P2, 0)
+    sentAt.set(P2, Date.now())
+    await h.d.submit({ spec: spec(0), all: false, waitMs: 2 * HOUR })
+    await sleep(50)
+    assert.equal(h.offers.length, 1, 'nobody has room for the second task')
+    await sleep(5)
+    await h.runnerReports(h.offers[0]!.offer, P2, 'succeeded')
+    await until(() => h.offers.length === 2, 'the second task offered to P2 once the first ended')
+    assert.equal(h.offers[1]?.peer, P2)
   })
 
   it('a rejected offer waits again and is woken by the next advert with room', async (t) => {
