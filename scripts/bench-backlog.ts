@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util'
 import { createControlClient } from '../src/node/control/index.js'
 import { benchStart } from './lib/bench-main.js'
 import { warnings } from './lib/daemon-logs.js'
-import { boxPlotSvg, writePlot } from './lib/plot.js'
+import { linePlotSvg, writePlot } from './lib/plot.js'
 import { BUILT_MAIN, MESH_MAIN, REPO_ROOT, mesh, startForeground, stopGroup } from './lib/proc.js'
 import { machineFacts } from './lib/procfs.js'
 import { benchmarksHeader, defaultTimings, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
@@ -264,6 +264,17 @@ interface Results {
   durationMs: number
 }
 
+/** the round whose wall time is the median of its series */
+function medianRound<R extends { wallMs: number }> (rounds: R[]): R | undefined {
+  return [...rounds].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((rounds.length - 1) / 2)]
+}
+
+/** (s after the burst, tasks started by then): steps show the waves, flat stretches idle slots */
+function startCurve (round: { startDelays: number[] } | undefined): Array<[number, number]> {
+  const delays = [...(round?.startDelays ?? [])].sort((a, b) => a - b)
+  return [[0, 0], ...delays.map((ms, i): [number, number] => [ms / 1000, i + 1])]
+}
+
 function buildLabel (main: string): string {
   return main === BUILT_MAIN ? 'this checkout' : `\`${main}\``
 }
@@ -306,7 +317,7 @@ by this process ${opts.cores} at a time — a perfect scheduler, ${waves} waves 
 ${mdTable(['what', 'rounds', 'wall median', 'min – max', 'spread', 'succeeded', 'retried (attempt > 1)', 'median ÷ baseline'], rows)}
 
 ${lines.join('\n')}
-${r.plot != null ? `\nWhen each task started, counted from the burst (every round): [${r.plot}](${r.plot}).\n` : ''}
+${r.plot != null ? `\nTasks started against time since the burst, the median round of each: [${r.plot}](${r.plot}).\n` : ''}
 ### Notes
 
 ${notes.length > 0 ? notes.map(n => `- ${n}`).join('\n') : '- nothing unusual: every task succeeded and no daemon logged a warning or error.'}`
@@ -353,9 +364,9 @@ async function main (argv: string[]): Promise<number> {
     results.logs = warnings(homes.map(h => join(workdir, h, 'daemon.log')))
     results.durationMs = performance.now() - started
     if (opts.write) {
-      results.plot = await writePlot('backlog-start', boxPlotSvg(`${opts.tasks} × sleep ${opts.seconds} on ${opts.cores} cores: burst → task started`, 's', [
-        { label: 'local, perfect', values: results.local.flatMap(x => x.startDelays).map(ms => ms / 1000) },
-        ...builds.map((b, i) => ({ label: `mesh ${i === 0 ? '' : `(${i + 1})`}`.trim(), values: (results.mesh[i] ?? []).flatMap(x => x.startDelays).map(ms => ms / 1000) }))
+      results.plot = await writePlot('backlog-start', linePlotSvg(`${opts.tasks} × sleep ${opts.seconds} on ${opts.cores} cores: tasks started (the median round)`, 's after the burst', 'tasks started', [
+        { label: 'local, perfect', points: startCurve(medianRound(results.local)) },
+        ...builds.map((b, i) => ({ label: builds.length > 1 ? `mesh (${i + 1})` : 'mesh', points: startCurve(medianRound(results.mesh[i] ?? [])) }))
       ]))
     }
     const section = render(results, opts, facts, argv)
