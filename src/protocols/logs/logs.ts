@@ -3,6 +3,7 @@ import { errorMessage, toError } from '../../errors.js'
 import { frames } from '../frames.js'
 import { FRAME_END, LOGS_PROTOCOL, MAX_INBOUND_LOG_STREAMS, MAX_LOG_FRAME_BYTES, MAX_LOG_REQUEST_BYTES, MAX_LOG_STREAMS_PER_PEER, REQUEST_TIMEOUT_MS, WRITE_TIMEOUT_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
+import { PeerGate } from '../peer-gate.js'
 import { decodeLogFrame, isLogRequest, toFrames } from './frame.js'
 import type { LogProvider, Logs, LogsComponents } from './index.js'
 import type { LogChunk } from '../../node/runner/log-reader.js'
@@ -20,6 +21,8 @@ export class LogsService implements Logs {
   private readonly provider: LogProvider
   private controller = new AbortController()
   private started = false
+  /** our log streams to each peer, at most its limit at once */
+  private readonly gate = new PeerGate(MAX_LOG_STREAMS_PER_PEER)
 
   constructor (components: LogsComponents, provider: LogProvider) {
     this.components = components
@@ -29,7 +32,8 @@ export class LogsService implements Logs {
   async start (): Promise<void> {
     if (this.started) return
     this.controller = new AbortController()
-    await this.components.node.handle(LOGS_PROTOCOL, limitPerPeer(MAX_LOG_STREAMS_PER_PEER, this.onStream), { maxInboundStreams: MAX_INBOUND_LOG_STREAMS })
+    // outbound too: libp2p allows 64 streams of a protocol per connection unless told otherwise
+    await this.components.node.handle(LOGS_PROTOCOL, limitPerPeer(MAX_LOG_STREAMS_PER_PEER, this.onStream), { maxInboundStreams: MAX_INBOUND_LOG_STREAMS, maxOutboundStreams: MAX_INBOUND_LOG_STREAMS })
     this.started = true
   }
 
@@ -41,7 +45,15 @@ export class LogsService implements Logs {
   }
 
   async * fetch (peer: PeerId, taskId: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogChunk> {
-    const stream = await this.components.node.dialProtocol(peer, LOGS_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
+    // past the peer's limit a stream would be reset: wait for a turn instead (the timeout starts with it)
+    const leave = await this.gate.enter(peer.toString(), signal)
+    let stream: Stream
+    try {
+      stream = await this.components.node.dialProtocol(peer, LOGS_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) })
+    } catch (err) {
+      leave()
+      throw err
+    }
     const f = frames(stream, MAX_LOG_FRAME_BYTES)
     let closed = false
     try {
@@ -61,6 +73,7 @@ export class LogsService implements Logs {
     } finally {
       // also when the consumer stops early: an open stream counts against the peer's limit
       if (!closed) stream.abort(new Error('log fetch ended early'))
+      leave()
     }
   }
 
