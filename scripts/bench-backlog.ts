@@ -264,6 +264,12 @@ interface Results {
   durationMs: number
 }
 
+/** ms after the burst by which the first `cores` tasks had all started */
+function firstWave (delays: number[], cores: number): number {
+  const sorted = [...delays].sort((a, b) => a - b)
+  return sorted[Math.min(cores, sorted.length) - 1] ?? NaN
+}
+
 /** the round whose wall time is the median of its series */
 function medianRound<R extends { wallMs: number }> (rounds: R[]): R | undefined {
   return [...rounds].sort((a, b) => a.wallMs - b.wallMs)[Math.floor((rounds.length - 1) / 2)]
@@ -293,8 +299,13 @@ function render (r: Results, opts: Options, facts: ReturnType<typeof machineFact
     rows.push([`mesh, ${b.label}: ${opts.tasks} pushes at once, one ${opts.cores}-core runner`, String(rounds.length), fmtS(wall.median), `${fmtS(wall.min)} – ${fmtS(wall.max)}`, fmtS(wall.spread),
       `${rounds.reduce((n, x) => n + x.ok, 0)}/${opts.tasks * rounds.length}`, String(rounds.reduce((n, x) => n + x.retried, 0)), `${fmtNum(wall.median / local.median, 2)}×`])
     lines.push(`- mesh, ${b.label}: the last of the ${opts.tasks} tasks started ${fmtS(d.max)} after the burst (median task ${fmtS(d.median)}, p95 ${fmtS(d.p95)}); ` +
-      `the dispatcher held all ${opts.tasks} after ${fmtS(median(rounds.map(x => x.submittedMs)))} (median of rounds); rounds ${rounds.map(x => fmtS(x.wallMs)).join(', ')}.`)
+      `the dispatcher held all ${opts.tasks} after ${fmtS(median(rounds.map(x => x.submittedMs)))} (median of rounds); the first wave of ${Math.min(opts.cores, opts.tasks)} ` +
+      `had all started after ${fmtS(median(rounds.map(x => firstWave(x.startDelays, opts.cores))))} (local: ${fmtS(median(r.local.map(x => firstWave(x.startDelays, opts.cores))))}); ` +
+      `rounds ${rounds.map(x => fmtS(x.wallMs)).join(', ')}.`)
   })
+  lines.push(`- Where the rest goes: the runner launches the tasks of a wave one after another (a signed offer checked, a reservation, a work dir, a process
+  spawned through \`numactl\`, a signed \`running\` record), on ${facts.nproc} cores shared with the dispatcher, so a wave starts over a span instead of at once;
+  a slot freed by a task is refilled once its signed result reaches the dispatcher.`)
   const failures = r.mesh.flat().flatMap(x => x.failures)
   const notes = [
     ...(failures.length > 0 ? [`${failures.length} tasks failed, e.g. ${failures.slice(0, 3).join('; ')}`] : []),
