@@ -37,6 +37,7 @@ import { childCpuTicks, clockTicksPerSecond, cpuTicks, machineFacts } from './li
 import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem } from './lib/sshd.js'
+import { whole } from './lib/args.js'
 import type { PushParams } from '../src/node/api.js'
 import type { DispatchEvent } from '../src/node/dispatch/index.js'
 import type { PeerEntry } from '../src/node/views.js'
@@ -105,12 +106,6 @@ interface Options {
   out: string
   write: boolean
   keep: boolean
-}
-
-function whole (flag: string, value: string, minValue: number): number {
-  const x = Number(value)
-  if (!Number.isInteger(x) || x < minValue) throw new Error(`${flag}: expected a whole number >= ${minValue} (got '${value}')`)
-  return x
 }
 
 function parse (argv: string[]): Options | 'help' {

@@ -34,6 +34,7 @@ import { clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
 import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem, startSshMaster, startSshd } from './lib/sshd.js'
+import { whole } from './lib/args.js'
 import type { ControlClient } from '../src/node/control/index.js'
 import type { PushParams } from '../src/node/api.js'
 import type { DispatchEvent } from '../src/node/dispatch/index.js'
@@ -100,12 +101,6 @@ interface Options {
   out: string
   write: boolean
   keep: boolean
-}
-
-function whole (flag: string, value: string, minValue: number): number {
-  const x = Number(value)
-  if (!Number.isInteger(x) || x < minValue) throw new Error(`${flag}: expected a whole number >= ${minValue} (got '${value}')`)
-  return x
 }
 
 function parse (argv: string[]): Options | 'help' {
@@ -621,7 +616,6 @@ interface Results {
   profiles: Array<{ name: string, phase: string, file: string, summary: ProfileSummary }>
   durationMs: number
 }
-
 
 const ratio = (a: number, b: number): string => {
   const x = a / b

@@ -41,6 +41,7 @@ import { BUILT_MAIN, MESH_MAIN, REPO_ROOT, killGroup, mesh, startForeground, sto
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
 import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
+import { whole } from './lib/args.js'
 import type { ControlClient } from '../src/node/control/index.js'
 import type { PushParams } from '../src/node/api.js'
 import type { DispatchEvent } from '../src/node/dispatch/index.js'
@@ -113,12 +114,6 @@ interface Options {
   out: string
   write: boolean
   keep: boolean
-}
-
-function whole (flag: string, value: string, minValue: number): number {
-  const x = Number(value)
-  if (!Number.isInteger(x) || x < minValue) throw new Error(`${flag}: expected a whole number >= ${minValue} (got '${value}')`)
-  return x
 }
 
 function parse (argv: string[]): Options | 'help' {

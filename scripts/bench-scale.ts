@@ -39,6 +39,7 @@ import { BUILT_MAIN, MESH_MAIN, REPO_ROOT, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
 import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { max, median, min, p95, summarize } from './lib/stats.js'
+import { whole } from './lib/args.js'
 import type { TaskRecord } from '../src/protocols/results/index.js'
 import type { ProfileSummary } from './lib/cpuprofile.js'
 import type { NetHost, NetLabState } from './lib/netns.js'
@@ -93,12 +94,6 @@ interface Options {
   out: string
   write: boolean
   keep: boolean
-}
-
-function whole (flag: string, value: string, minValue: number, maxValue = Infinity): number {
-  const x = Number(value)
-  if (!Number.isInteger(x) || x < minValue || x > maxValue) throw new Error(`${flag}: expected a whole number from ${minValue}${Number.isFinite(maxValue) ? ` to ${maxValue}` : ''} (got '${value}')`)
-  return x
 }
 
 function parse (argv: string[]): Options | 'help' {

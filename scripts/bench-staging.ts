@@ -37,6 +37,7 @@ import { machineFacts } from './lib/procfs.js'
 import { benchmarksHeader, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
 import { ensureSshTools, startLabSshd } from './lib/staging-sshd.js'
 import { median, summarize } from './lib/stats.js'
+import { whole } from './lib/args.js'
 import type { ProfileSummary } from './lib/cpuprofile.js'
 import type { NetHost, NetLabState } from './lib/netns.js'
 import type { LabSsh } from './lib/staging-sshd.js'
@@ -101,12 +102,6 @@ interface Options {
   out: string
   write: boolean
   keep: boolean
-}
-
-function whole (flag: string, value: string, minValue: number, maxValue = Infinity): number {
-  const x = Number(value)
-  if (!Number.isInteger(x) || x < minValue || x > maxValue) throw new Error(`${flag}: expected a whole number from ${minValue}${Number.isFinite(maxValue) ? ` to ${maxValue}` : ''} (got '${value}')`)
-  return x
 }
 
 function parse (argv: string[]): Options | 'help' {

@@ -3,11 +3,9 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createMeshLibp2p } from '../../src/node/libp2p.js'
 import { silentLogger } from '../../src/node/logger.js'
-import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
 import { cancel } from '../../src/protocols/cancel/index.js'
+import { connectedPair } from '../helpers/libp2p-pair.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
 import type { CancelHandler } from '../../src/protocols/cancel/index.js'
 
@@ -16,15 +14,7 @@ describe('cancel protocol over real libp2p', () => {
   const log = silentLogger()
 
   before(async () => {
-    const swarmKey = parseSwarmKey(generateSwarmKey(), 'swarm.key')
-    const start = async (): Promise<MeshLibp2p> => {
-      const node = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, swarmKey })
-      await node.start()
-      return node
-    }
-    holder = await start()
-    client = await start()
-    await client.dial(holder.getMultiaddrs()[0]!)
+    ({ listener: holder, dialler: client } = await connectedPair())
   })
 
   after(async () => { await Promise.all([holder?.stop(), client?.stop()]) })

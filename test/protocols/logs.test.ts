@@ -3,12 +3,10 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createMeshLibp2p } from '../../src/node/libp2p.js'
 import { silentLogger } from '../../src/node/logger.js'
-import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
 import { logs } from '../../src/protocols/logs/index.js'
 import { MAX_LOG_STREAMS_PER_PEER } from '../../src/protocols/logs/constants.js'
+import { connectedPair } from '../helpers/libp2p-pair.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
 import type { LogChunk } from '../../src/node/runner/log-reader.js'
 
@@ -17,18 +15,7 @@ describe('logs protocol over real libp2p', () => {
   const log = silentLogger()
 
   before(async () => {
-    const swarmKey = parseSwarmKey(generateSwarmKey(), 'swarm.key')
-    const start = async (): Promise<MeshLibp2p> => {
-      const node = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, swarmKey })
-      await node.start()
-      return node
-    }
-    runner = await start()
-    dispatcher = await start()
-    await dispatcher.dial(runner.getMultiaddrs()[0]!)
-    // the dialler has the connection before the listener finished upgrading it; streams opened
-    // in between are held as "early" streams, at most MAX_EARLY_STREAMS of them
-    while (runner.getConnections(dispatcher.peerId).length === 0) await new Promise(resolve => setTimeout(resolve, 10))
+    ({ listener: runner, dialler: dispatcher } = await connectedPair())
   })
 
   after(async () => { await Promise.all([runner?.stop(), dispatcher?.stop()]) })

@@ -7,13 +7,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createHash, randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createMeshLibp2p } from '../../src/node/libp2p.js'
 import { silentLogger } from '../../src/node/logger.js'
 import { unsignedAuth } from '../../src/node/membership/index.js'
 import { MAX_PUSHES_IN_FLIGHT_PER_RUNNER } from '../../src/protocols/push/constants.js'
 import { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, push, selfSupply } from '../../src/protocols/push/index.js'
-import { generateSwarmKey, parseSwarmKey } from '../../src/node/swarm-key.js'
+import { connectedPair } from '../helpers/libp2p-pair.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
 import type { Stream } from '@libp2p/interface'
 import type { OfferSession, Push, PushInit, TaskOffer } from '../../src/protocols/push/index.js'
@@ -31,15 +29,8 @@ describe('push protocol over real libp2p', () => {
   const log = silentLogger()
 
   before(async () => {
-    const swarmKey = parseSwarmKey(generateSwarmKey(), 'swarm.key')
-    for (const n of ['runner', 'dispatcher'] as const) {
-      const node = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, swarmKey })
-      await node.start()
-      if (n === 'runner') runner = node
-      else dispatcher = node
-    }
     // connected once here, so that every test also runs alone (--test-name-pattern)
-    await dispatcher.dial(runner.getMultiaddrs()[0]!)
+    ({ listener: runner, dialler: dispatcher } = await connectedPair())
   })
 
   after(async () => { await Promise.all([runner?.stop(), dispatcher?.stop()]) })

@@ -518,9 +518,12 @@ export class Dispatcher {
    */
   peerChanged (peerId: string): void {
     if (this.waits.size === 0) return
-    const view = peerId === this.c.peerId ? undefined : this.c.table.get(peerId)
-    const peer = peerId === this.c.peerId ? this.c.self() : view != null ? this.candidateOf(view) : undefined
-    if (peer != null) this.waits.changed(peer)
+    if (peerId === this.c.peerId) {
+      this.waits.changed(this.c.self())
+      return
+    }
+    const view = this.c.table.get(peerId)
+    if (view != null) this.waits.changed(this.candidateOf(view))
   }
 
   private candidates (): Candidate[] {
