@@ -24,6 +24,7 @@ export { parseCpuList, formatCpuList } from './cpulist.js'
 export { parseMemTotalMB } from './memory.js'
 export { parseNvidiaSmiCsv } from './gpus.js'
 export { summarize } from './summary.js'
+export { bindsNuma } from './binding.js'
 export { InvalidCpuListError } from './errors.js'
 
 export interface NumaNode {

@@ -12,6 +12,7 @@ import { enforceLogLimit } from './log-limit.js'
 import { readLogs } from './log-reader.js'
 import { readTail } from './tails.js'
 import type { Usage } from '../advert.js'
+import { bindsNuma } from '../capabilities/index.js'
 import type { Capabilities } from '../capabilities/index.js'
 import type { Executor, ExitStatus, Handle } from '../../exec/index.js'
 import type { RunEntry, RunJournal } from './journal.js'
@@ -243,7 +244,7 @@ export class Runner implements OfferHandler {
       env: offer.env,
       cwd: offer.cwd ?? work,
       numaNode: reservation.numaNode,
-      numactl: this.c.capabilities.numactl,
+      numactl: bindsNuma(this.c.capabilities),
       cores: offer.resources.cores,
       memoryMB: offer.resources.memoryMB,
       timeoutMs: offer.timeoutSec * 1000,
