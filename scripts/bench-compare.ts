@@ -711,7 +711,7 @@ function renderTpCpu (mesh: TpRound[], tasks: number): string {
   const rounds = mesh.filter(x => x.cpuMs != null && Number.isFinite(x.cpuMs.dispatcher + x.cpuMs.others))
   if (rounds.length === 0) return ''
   const per = (pick: (c: NonNullable<TpRound['cpuMs']>) => number): string => fmtNum(median(rounds.map(x => pick(x.cpuMs as NonNullable<TpRound['cpuMs']>) / tasks)), 2)
-  return `\nDaemon CPU per task (utime+stime over each mesh round, minus the daemons' idle rate; median of ${rounds.length}): host1 (dispatcher) ${per(c => c.dispatcher)} ms, all the other daemons together ${per(c => c.others)} ms, in all ${per(c => c.dispatcher + c.others)} ms; the task's own processes (exit-status wrapper shell, \`numactl\`, \`true\`: the daemons' reaped children) ${per(c => c.tasks)} ms.`
+  return `\nDaemon CPU per task (utime+stime over each mesh round, minus the daemons' idle rate; median of ${rounds.length}): host1 (dispatcher) ${per(c => c.dispatcher)} ms, all the other daemons together ${per(c => c.others)} ms, in all ${per(c => c.dispatcher + c.others)} ms; the task's own processes (exit-status wrapper shell, \`numactl\` on a multi-node runner, \`true\`: the daemons' reaped children) ${per(c => c.tasks)} ms.`
 }
 
 function tpCells (xs: TpRound[], base: number): string[] {
