@@ -498,18 +498,20 @@ interface TpRound {
   byRunner: Map<string, number>
   /**
    * mesh rounds: CPU (utime+stime) the round cost host1's daemon and all the other daemons together,
-   * ms, beyond their idle rate; and the tasks' own processes (the daemons' reaped children)
+   * ms, beyond their idle rate; and the tasks' own processes (the daemons' reaped children).
+   * `others` split: the hosts that hold the throughput tag (runners) and the rest (bystanders), which
+   * only receive, check, store and pass on every result
    */
-  cpuMs?: { dispatcher: number, others: number, tasks: number }
+  cpuMs?: { dispatcher: number, others: number, tasks: number, runners: number, bystanders: number }
 }
 
-interface TpResult { tasks: number, hosts: number, concurrency: number, xargsP: number, rounds: TpRound[], window: [number, number] }
+interface TpResult { tasks: number, hosts: number, bystanders: number, concurrency: number, xargsP: number, rounds: TpRound[], window: [number, number] }
 
 async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
   const { tasks, tpHosts, tpConcurrency, xargsP, rounds } = ctx.opts
   const client = createControlClient({ path: join(lab.h1.home, 'mesh.sock'), home: lab.h1.home })
   const params: PushParams = { text: JSON.stringify({ command: ['true'] }), name: 'bench', baseDir: '/tmp', tags: [TP_TAG], all: false, waitMs: 300_000, detach: false, follow: false }
-  const res: TpResult = { tasks, hosts: tpHosts, concurrency: tpConcurrency, xargsP, rounds: [], window: [0, 0] }
+  const res: TpResult = { tasks, hosts: tpHosts, bystanders: Math.max(0, lab.targets.length - tpHosts), concurrency: tpConcurrency, xargsP, rounds: [], window: [0, 0] }
   const meshRound = async (n: number): Promise<TpRound> => {
     const round: TpRound = { what: 'mesh', wallMs: 0, ok: 0, failures: [], byRunner: new Map() }
     const cpu0 = daemonCpuMs(lab)
@@ -537,7 +539,15 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
     // what the idle mesh would have used anyway over the round is not the tasks' cost
     const idleMs = (i: number): number => (lab.idleCpu[i] ?? 0) / 100 * round.wallMs
     const spent = cpu1.map((ms, i) => ms - (cpu0[i] ?? NaN) - idleMs(i))
-    round.cpuMs = { dispatcher: spent[0] ?? NaN, others: spent.slice(1).reduce((a, b) => a + b, 0), tasks: childrenCpuMs(lab) - children0 }
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)
+    round.cpuMs = {
+      dispatcher: spent[0] ?? NaN,
+      others: sum(spent.slice(1)),
+      tasks: childrenCpuMs(lab) - children0,
+      // tagsFor: host2 … host(tpHosts+1) hold the throughput tag
+      runners: sum(spent.slice(1, 1 + tpHosts)),
+      bystanders: sum(spent.slice(1 + tpHosts))
+    }
     return round
   }
   const xargsRound = async (): Promise<TpRound> => {
@@ -553,7 +563,7 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
       checkInterrupted(ctx)
       const r = what === 'mesh' ? await meshRound(tasks) : await xargsRound()
       res.rounds.push(r)
-      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.cpuMs != null ? `; daemon CPU per task: host1 ${fmtNum(r.cpuMs.dispatcher / tasks, 2)} ms, others ${fmtNum(r.cpuMs.others / tasks, 2)} ms, task processes ${fmtNum(r.cpuMs.tasks / tasks, 2)} ms` : ''}`)
+      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.cpuMs != null ? `; daemon CPU per task: host1 ${fmtNum(r.cpuMs.dispatcher / tasks, 2)} ms, others ${fmtNum(r.cpuMs.others / tasks, 2)} ms (runners ${fmtNum(r.cpuMs.runners / tasks, 2)}, the ${lab.targets.length - ctx.opts.tpHosts} others ${fmtNum(r.cpuMs.bystanders / tasks, 2)}), task processes ${fmtNum(r.cpuMs.tasks / tasks, 2)} ms` : ''}`)
     }
   }
   res.window[1] = monotonicUs()
@@ -694,7 +704,7 @@ each, alternating, on one lab after ${r.concurrency * 3} unmeasured tasks.
 ${mdTable(['what', 'rounds', 'wall median', 'p95', 'spread', 'tasks/s (median)', 'failed', 'median ÷ xargs'], rows)}
 
 **mesh runs ${fmtNum(r.tasks / (mw / 1000), 1)} no-op tasks/s over ${r.hosts} hosts, ${ratio(mw, xw)} the time of local \`xargs -P\`**${failed > 0 ? ` (${failed} tasks failed, see notes)` : ''}.
-Tasks per host over all rounds: ${[...by].sort().map(([k, v]) => `${k} ${v}`).join(', ')}.${plot != null ? ` Rounds: [${plot}](${plot}).` : ''}${renderTpCpu(mesh, r.tasks)}`
+Tasks per host over all rounds: ${[...by].sort().map(([k, v]) => `${k} ${v}`).join(', ')}.${plot != null ? ` Rounds: [${plot}](${plot}).` : ''}${renderTpCpu(mesh, r.tasks, r.hosts, r.bystanders)}`
 }
 
 /** one sentence: what a task costs the machine, from the measured CPU if there is any */
@@ -707,11 +717,11 @@ function tpCost (r: TpResult, xargsMs: number, cores: number): string {
 }
 
 /** the daemons' CPU per task (the machine's cores are what a no-op task competes for here) */
-function renderTpCpu (mesh: TpRound[], tasks: number): string {
+function renderTpCpu (mesh: TpRound[], tasks: number, runners: number, bystanders: number): string {
   const rounds = mesh.filter(x => x.cpuMs != null && Number.isFinite(x.cpuMs.dispatcher + x.cpuMs.others))
   if (rounds.length === 0) return ''
   const per = (pick: (c: NonNullable<TpRound['cpuMs']>) => number): string => fmtNum(median(rounds.map(x => pick(x.cpuMs as NonNullable<TpRound['cpuMs']>) / tasks)), 2)
-  return `\nDaemon CPU per task (utime+stime over each mesh round, minus the daemons' idle rate; median of ${rounds.length}): host1 (dispatcher) ${per(c => c.dispatcher)} ms, all the other daemons together ${per(c => c.others)} ms, in all ${per(c => c.dispatcher + c.others)} ms; the task's own processes (exit-status wrapper shell, \`numactl\` on a multi-node runner, \`true\`: the daemons' reaped children) ${per(c => c.tasks)} ms.`
+  return `\nDaemon CPU per task (utime+stime over each mesh round, minus the daemons' idle rate; median of ${rounds.length}): host1 (dispatcher) ${per(c => c.dispatcher)} ms, all the other daemons together ${per(c => c.others)} ms${bystanders > 0 ? ` (the ${runners} runners ${per(c => c.runners)} ms, the ${bystanders} daemons that only receive the results ${per(c => c.bystanders)} ms, ${per(c => c.bystanders / bystanders)} ms each)` : ''}, in all ${per(c => c.dispatcher + c.others)} ms; the task's own processes (exit-status wrapper shell, \`numactl\` on a multi-node runner, \`true\`: the daemons' reaped children) ${per(c => c.tasks)} ms.`
 }
 
 function tpCells (xs: TpRound[], base: number): string[] {
@@ -969,7 +979,11 @@ async function main (argv: string[]): Promise<number> {
       }
       if (first && opts.only.has('throughput')) {
         results.tp = await phaseThroughput(ctx, lab)
-        profiles.push(...collectProfileLater(lab, `3. throughput, ${opts.tasks} tasks over ${opts.tpHosts} hosts`, results.tp.window, [{ host: lab.h1, role: 'dispatcher' }, { host: t2, role: 'runner' }]))
+        // and one daemon that holds no throughput tag: what every result costs a node that only keeps it
+        const bystander = lab.targets.length > opts.tpHosts ? lab.targets.at(-1) : undefined
+        profiles.push(...collectProfileLater(lab, `3. throughput, ${opts.tasks} tasks over ${opts.tpHosts} hosts`, results.tp.window, [
+          { host: lab.h1, role: 'dispatcher' }, { host: t2, role: 'runner' }, ...(bystander != null ? [{ host: bystander, role: 'bystander' }] : [])
+        ]))
       }
       await labDown(ctx, lab)
       results.logs = mergeCounts(results.logs, warnings(lab.state.hosts.map(h => join(h.home, 'daemon.log'))))
