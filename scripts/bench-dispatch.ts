@@ -73,6 +73,7 @@ Options:
   --rounds 3            throughput rounds per value (each: local and mesh; the order alternates)
   --runners 3           runner daemons
   --only LIST           run only some of: latency,cli,throughput
+  --open                no swarm key: an open mesh, as the README's \`npm start\` runs
   --cpu-prof            run the daemons with --cpu-prof; the report adds where their CPU went
                         (skews the figures; combine with --no-write)
   --out FILE            report file (default BENCHMARKS.md in the repository)
@@ -97,6 +98,8 @@ interface Options {
   rounds: number
   runners: number
   only: Set<Phase>
+  /** no swarm key */
+  open: boolean
   cpuProf: boolean
   out: string
   write: boolean
@@ -115,6 +118,7 @@ function parse (argv: string[]): Options | 'help' {
       rounds: { type: 'string', default: '3' },
       runners: { type: 'string', default: '3' },
       only: { type: 'string', default: PHASES.join(',') },
+      open: { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       out: { type: 'string', default: join(REPO_ROOT, 'BENCHMARKS.md') },
       'no-write': { type: 'boolean', default: false },
@@ -137,6 +141,7 @@ function parse (argv: string[]): Options | 'help' {
     rounds: whole('--rounds', values.rounds, 1),
     runners: whole('--runners', values.runners, 1),
     only,
+    open: values.open,
     cpuProf: values['cpu-prof'],
     out: resolve(values.out),
     write: !values['no-write'],
@@ -146,7 +151,8 @@ function parse (argv: string[]): Options | 'help' {
 
 interface Ctx {
   workdir: string
-  swarmKey: string
+  /** undefined: an open mesh */
+  swarmKey?: string
   reaper: Reaper
   cpuProf: boolean
   notes: string[]
@@ -190,7 +196,7 @@ class DispatchMesh {
     const home = join(this.ctx.workdir, `${this.label}-${name}`)
     await mkdir(home, { recursive: true, mode: 0o700 })
     await writeFile(join(home, 'config.json'), JSON.stringify({ version: 1, name }), { mode: 0o600 })
-    const args = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--swarm-key', this.ctx.swarmKey]
+    const args = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', ...(this.ctx.swarmKey != null ? ['--swarm-key', this.ctx.swarmKey] : [])]
     if (tags.length > 0) args.push('--tags', tags.join(','))
     for (const b of bootstrap) args.push('--bootstrap', b)
     const env: NodeJS.ProcessEnv = {}
@@ -611,6 +617,8 @@ interface Results {
   cli?: CliResult
   throughput?: ThroughputResult
   runnerCores: number[]
+  /** an open mesh: no swarm key */
+  open: boolean
   notes: string[]
   logs: Map<string, number>
   profiles: Array<{ name: string, phase: string, file: string, summary: ProfileSummary }>
@@ -788,7 +796,7 @@ Run ${f.date.replace(/\.\d+Z$/, 'Z')} on ${f.nproc} cores (${f.cpuModel}), ${fmt
 Linux ${f.kernel}, ${r.sshVersion}; code measured: ${MESH_MAIN === BUILT_MAIN ? `this checkout, commit ${f.commit}` : `\`MESH_MAIN=${MESH_MAIN}\``}; ${fmtS(r.durationMs)} in all.
 Arguments: \`${r.argv.length > 0 ? r.argv.join(' ') : '(defaults)'}\`${opts.cpuProf ? ' — **profiled run: the daemons ran with --cpu-prof**' : ''}. Load average (1/5/15 min) at the start ${la(r.load.start)}, at the end
 ${la(r.load.end)}: the machine is shared, so compare medians, and the rows of one table ran interleaved.
-A mesh of ${r.runnerCores.length + 1} daemons with default settings (process executor, ${defaultTimings()}, log level ${process.env.MESH_LOG_LEVEL ?? 'info'}): a
+A mesh of ${r.runnerCores.length + 1} daemons with default settings (${r.open ? 'open: no swarm key, ' : ''}process executor, ${defaultTimings()}, log level ${process.env.MESH_LOG_LEVEL ?? 'info'}): a
 dispatcher and ${r.runnerCores.length} runners (${r.runnerCores.join(', ')} cores each), bootstrapped to the dispatcher.`
   ]
   if (r.latency != null) parts.push(renderLatency(r.latency))
@@ -848,7 +856,7 @@ async function main (argv: string[]): Promise<number> {
   const start = await benchStart('bench:dispatch', argv, parse, HELP, `homes, daemon logs and profiles`)
   if (typeof start === 'number') return start
   const { opts, reaper, workdir, started } = start
-  const ctx: Ctx = { workdir, swarmKey: join(workdir, 'swarm.key'), reaper, cpuProf: opts.cpuProf, notes: [] }
+  const ctx: Ctx = { workdir, ...(opts.open ? {} : { swarmKey: join(workdir, 'swarm.key') }), reaper, cpuProf: opts.cpuProf, notes: [] }
   const facts = machineFacts(REPO_ROOT)
   const loadStart = loadavg()
   console.log(`bench:dispatch: ${facts.nproc} cores, Node ${facts.node}, load ${loadStart.map(x => x.toFixed(2)).join(' ')}; work dir ${workdir}`)
@@ -857,8 +865,10 @@ async function main (argv: string[]): Promise<number> {
   let sshd: Sshd | undefined
   let master: SshMaster | undefined
   try {
-    const key = await mesh(['swarm-key', '--out', ctx.swarmKey], { reaper })
-    if (key.code !== 0) throw new Error(`mesh swarm-key failed: ${key.stderr.trim()}`)
+    if (ctx.swarmKey != null) {
+      const key = await mesh(['swarm-key', '--out', ctx.swarmKey], { reaper })
+      if (key.code !== 0) throw new Error(`mesh swarm-key failed: ${key.stderr.trim()}`)
+    }
     const ver = await run('ssh', ['-V'], { reaper }).catch(() => undefined)
     const results: Results = {
       facts,
@@ -866,6 +876,7 @@ async function main (argv: string[]): Promise<number> {
       argv,
       load: { start: loadStart, end: [] },
       runnerCores: [],
+      open: opts.open,
       notes: ctx.notes,
       logs: new Map(),
       profiles: [],
