@@ -21,12 +21,12 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { createControlClient } from '../src/node/control/index.js'
-import { benchStart } from './lib/bench-main.js'
+import { benchFailed, benchStart } from './lib/bench-main.js'
 import { warnings } from './lib/daemon-logs.js'
 import { linePlotSvg, writePlot } from './lib/plot.js'
 import { BUILT_MAIN, MESH_MAIN, REPO_ROOT, mesh, startForeground, stopGroup } from './lib/proc.js'
 import { machineFacts } from './lib/procfs.js'
-import { benchmarksHeader, defaultTimings, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { defaultTimings, fmtNum, fmtS, mdTable, publishSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { runPool } from './lib/pool.js'
 import { whole } from './lib/args.js'
@@ -376,17 +376,10 @@ async function main (argv: string[]): Promise<number> {
       ]))
     }
     const section = render(results, opts, facts, argv)
-    console.log(`\n${section}\n`)
-    if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
-      console.log(`wrote the ${SECTION} section of ${opts.out}`)
-    }
+    await publishSection(opts, SECTION, section, facts)
     return 0
   } catch (err) {
-    if (reaper.interrupted) return new Promise<number>(() => {})
-    console.error(`\nbench:backlog failed: ${(err as Error).stack ?? String(err)}`)
-    start.keep.value = true
-    return 1
+    return await benchFailed('bench:backlog', start, err)
   } finally {
     if (!reaper.interrupted) await reaper.cleanup()
   }

@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { createControlClient } from '../src/node/control/index.js'
-import { benchStart } from './lib/bench-main.js'
+import { benchFailed, benchStart } from './lib/bench-main.js'
 import { NO_CALLER, callersOf, excessOver, monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
 import { createLab, makeSwarmKey, netnsProblem, startAll, teardown, leftovers } from './lib/netns.js'
@@ -34,7 +34,7 @@ import { boxPlotSvg, linePlotSvg, writePlot } from './lib/plot.js'
 import { runPool } from './lib/pool.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, alive, run } from './lib/proc.js'
 import { childCpuTicks, clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
-import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { defaultTimings, fmtMs, fmtNum, fmtS, mdTable, publishSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem } from './lib/sshd.js'
 import { whole } from './lib/args.js'
@@ -563,7 +563,7 @@ async function phaseThroughput (ctx: Ctx, lab: Lab): Promise<TpResult> {
       checkInterrupted(ctx)
       const r = what === 'mesh' ? await meshRound(tasks) : await xargsRound()
       res.rounds.push(r)
-      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.cpuMs != null ? `; daemon CPU per task: host1 ${fmtNum(r.cpuMs.dispatcher / tasks, 2)} ms, others ${fmtNum(r.cpuMs.others / tasks, 2)} ms (runners ${fmtNum(r.cpuMs.runners / tasks, 2)}, the ${lab.targets.length - ctx.opts.tpHosts} others ${fmtNum(r.cpuMs.bystanders / tasks, 2)}), task processes ${fmtNum(r.cpuMs.tasks / tasks, 2)} ms` : ''}`)
+      console.log(`  round ${i + 1} ${what}: ${fmtS(r.wallMs)}, ${fmtNum(r.ok / (r.wallMs / 1000), 0)}/s${r.failures.length > 0 ? `, ${r.failures.length} failed` : ''}${r.byRunner.size > 0 ? ` (${[...r.byRunner].sort().map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}${r.cpuMs != null ? `; daemon CPU per task: host1 ${fmtNum(r.cpuMs.dispatcher / tasks, 2)} ms, others ${fmtNum(r.cpuMs.others / tasks, 2)} ms (runners ${fmtNum(r.cpuMs.runners / tasks, 2)}, the ${res.bystanders} others ${fmtNum(r.cpuMs.bystanders / tasks, 2)}), task processes ${fmtNum(r.cpuMs.tasks / tasks, 2)} ms` : ''}`)
     }
   }
   res.window[1] = monotonicUs()
@@ -995,28 +995,17 @@ async function main (argv: string[]): Promise<number> {
     if (opts.cpuProf) {
       const rows = profiles.flatMap(p => p())
       const section = renderProfiles(rows, facts)
-      console.log(`\n${section}\n`)
-      if (opts.write) {
-        await rewriteSection(opts.out, PROFILE_SECTION, section, benchmarksHeader(facts, PROFILE_SECTION))
-        console.log(`wrote the ${PROFILE_SECTION} section of ${opts.out}`)
-      }
+      await publishSection(opts, PROFILE_SECTION, section, facts)
       return 0
     }
 
     if (opts.write) await writePlots(results)
     ctx.notes.unshift(...failureNotes(results))
     const section = render(results, opts)
-    console.log(`\n${section}\n`)
-    if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
-      console.log(`wrote the ${SECTION} section of ${opts.out} and ${Object.keys(results.plots).length} plots in docs/bench/`)
-    }
+    await publishSection(opts, SECTION, section, facts, ` and ${Object.keys(results.plots).length} plots in docs/bench/`)
     return 0
   } catch (err) {
-    if (reaper.interrupted || err instanceof Interrupted) return new Promise<number>(() => {})
-    console.error(`\nbench:compare failed: ${(err as Error).stack ?? String(err)}`)
-    start.keep.value = true
-    return 1
+    return await benchFailed('bench:compare', start, err, { interrupted: err instanceof Interrupted })
   } finally {
     if (!reaper.interrupted) await reaper.cleanup()
   }

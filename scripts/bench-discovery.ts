@@ -19,10 +19,10 @@ import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { benchStart } from './lib/bench-main.js'
+import { benchFailed, benchStart } from './lib/bench-main.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, meshJson, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
-import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { defaultTimings, fmtMs, fmtNum, fmtS, mdTable, publishSection } from './lib/report.js'
 import { max, median, min, relativeSpread, spread, summarize } from './lib/stats.js'
 import type { Reaper } from './lib/proc.js'
 import type { ForegroundDaemon } from './lib/proc.js'
@@ -543,17 +543,10 @@ async function main (argv: string[]): Promise<number> {
     }
     results.durationMs = performance.now() - started
     const section = render(results, opts)
-    console.log(`\n${section}\n`)
-    if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
-      console.log(`wrote the ${SECTION} section of ${opts.out}`)
-    }
+    await publishSection(opts, SECTION, section, facts)
     return 0
   } catch (err) {
-    if (reaper.interrupted) return new Promise<number>(() => {})
-    console.error(`\nbench:discovery failed: ${(err as Error).stack ?? String(err)}`)
-    start.keep.value = true
-    return 1
+    return await benchFailed('bench:discovery', start, err)
   } finally {
     if (!reaper.interrupted) await reaper.cleanup()
   }

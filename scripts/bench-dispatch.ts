@@ -28,10 +28,10 @@ import { createControlClient } from '../src/node/control/index.js'
 import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
 import { runPool } from './lib/pool.js'
-import { benchStart } from './lib/bench-main.js'
+import { benchFailed, benchStart } from './lib/bench-main.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, mesh, run, startForeground, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts } from './lib/procfs.js'
-import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { defaultTimings, fmtMs, fmtNum, fmtS, mdTable, publishSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { sshProblem, startSshMaster, startSshd } from './lib/sshd.js'
 import { whole } from './lib/args.js'
@@ -936,17 +936,10 @@ async function main (argv: string[]): Promise<number> {
     results.durationMs = performance.now() - started
     checkInterrupted(ctx)
     const section = render(results, opts)
-    console.log(`\n${section}\n`)
-    if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
-      console.log(`wrote the ${SECTION} section of ${opts.out}`)
-    }
+    await publishSection(opts, SECTION, section, facts)
     return 0
   } catch (err) {
-    if (reaper.interrupted || err instanceof Interrupted) return new Promise<number>(() => {})
-    console.error(`\nbench:dispatch failed: ${(err as Error).stack ?? String(err)}`)
-    start.keep.value = true
-    return 1
+    return await benchFailed('bench:dispatch', start, err, { interrupted: err instanceof Interrupted })
   } finally {
     if (!reaper.interrupted) {
       await master?.stop()

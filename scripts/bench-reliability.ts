@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util'
 import { defaultConfig } from '../src/node/config.js'
 import { createControlClient } from '../src/node/control/index.js'
 import { FINAL_STATES } from '../src/protocols/results/index.js'
-import { benchStart } from './lib/bench-main.js'
+import { benchFailed, benchStart } from './lib/bench-main.js'
 import { warnings } from './lib/daemon-logs.js'
 import { INSPECTABLE_ENV, heapAfterGc, openInspector } from './lib/inspector.js'
 import { LogWatch } from './lib/log-watch.js'
@@ -39,7 +39,7 @@ import {
 import { runPool } from './lib/pool.js'
 import { BUILT_MAIN, MESH_MAIN, REPO_ROOT, killGroup, mesh, startForeground, stopGroup, waitGone } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
-import { benchmarksHeader, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { fmtMs, fmtNum, fmtS, mdTable, publishSection } from './lib/report.js'
 import { median, summarize } from './lib/stats.js'
 import { whole } from './lib/args.js'
 import type { ControlClient } from '../src/node/control/index.js'
@@ -1054,17 +1054,10 @@ async function main (argv: string[]): Promise<number> {
     results.durationMs = performance.now() - started
     checkInterrupted(ctx)
     const section = render(results)
-    console.log(`\n${section}\n`)
-    if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(facts, SECTION))
-      console.log(`wrote the ${SECTION} section of ${opts.out}`)
-    }
+    await publishSection(opts, SECTION, section, facts)
     return 0
   } catch (err) {
-    if (reaper.interrupted || err instanceof Interrupted) return new Promise<number>(() => {})
-    console.error(`\nbench:reliability failed: ${(err as Error).stack ?? String(err)}`)
-    start.keep.value = true
-    return 1
+    return await benchFailed('bench:reliability', start, err, { interrupted: err instanceof Interrupted })
   } finally {
     if (!reaper.interrupted) {
       await loop?.down()

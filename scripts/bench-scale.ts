@@ -29,7 +29,7 @@ import { join, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { benchStart } from './lib/bench-main.js'
+import { benchFailed, benchStart } from './lib/bench-main.js'
 import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { discovery, warnings } from './lib/daemon-logs.js'
 import { createLab, makeSwarmKey, netnsProblem, startHost, teardown, writeNetState } from './lib/netns.js'
@@ -37,7 +37,7 @@ import { busyShare, control, loadPlots, machineTicks, peersOf, profileOf, startM
 import { runPool } from './lib/pool.js'
 import { BUILT_MAIN, MESH_MAIN, REPO_ROOT, stopGroup } from './lib/proc.js'
 import { clockTicksPerSecond, cpuTicks, machineFacts, rssKiB } from './lib/procfs.js'
-import { benchmarksHeader, defaultTimings, fmtMs, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { defaultTimings, fmtMs, fmtNum, fmtS, mdTable, publishSection } from './lib/report.js'
 import { max, median, min, p95, summarize } from './lib/stats.js'
 import { whole } from './lib/args.js'
 import type { TaskRecord } from '../src/protocols/results/index.js'
@@ -726,17 +726,10 @@ async function main (argv: string[]): Promise<number> {
     }
     const p = await plots(results, opts.write)
     const section = render(results, p.links, p.note)
-    console.log(`\n${section}\n`)
-    if (opts.write) {
-      await rewriteSection(opts.out, SECTION, section, benchmarksHeader(results.facts, SECTION))
-      console.log(`wrote the ${SECTION} section of ${opts.out}`)
-    }
+    await publishSection(opts, SECTION, section, results.facts)
     return results.sizes.some(s => s.error != null) ? 1 : 0
   } catch (err) {
-    if (reaper.interrupted) return new Promise<number>(() => {})
-    console.error(`\nbench:scale failed: ${(err as Error).stack ?? String(err)}`)
-    start.keep.value = true
-    return 1
+    return await benchFailed('bench:scale', start, err)
   } finally {
     if (!reaper.interrupted) await reaper.cleanup()
   }

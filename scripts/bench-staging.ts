@@ -27,14 +27,14 @@ import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { benchStart } from './lib/bench-main.js'
+import { benchFailed, benchStart } from './lib/bench-main.js'
 import { monotonicUs, summarizeProfile } from './lib/cpuprofile.js'
 import { warnings } from './lib/daemon-logs.js'
 import { createLab, limitLink, makeSwarmKey, netnsProblem, startHost, teardown } from './lib/netns.js'
 import { loadPlots, profileOf, startMesh, stopHostGracefully, waitConverged } from './lib/netns-mesh.js'
 import { BUILT_MAIN, MESH_MAIN, NODE, REPO_ROOT, run } from './lib/proc.js'
 import { machineFacts } from './lib/procfs.js'
-import { benchmarksHeader, fmtNum, fmtS, mdTable, rewriteSection } from './lib/report.js'
+import { fmtNum, fmtS, mdTable, publishSection } from './lib/report.js'
 import { ensureSshTools, startLabSshd } from './lib/staging-sshd.js'
 import { median, summarize } from './lib/stats.js'
 import { whole } from './lib/args.js'
@@ -529,18 +529,15 @@ async function main (argv: string[]): Promise<number> {
     await ssh.stop()
     const p = await plots(results, opts.write)
     const section = render(results, p.links, p.note)
-    console.log(`\n${section}\n`)
     if (opts.write) {
       await mkdir(join(REPO_ROOT, 'docs', 'bench'), { recursive: true })
       await writeFile(join(REPO_ROOT, 'docs', 'bench', `${sectionOf(opts).replace('bench:', '')}-results.json`), JSON.stringify(results, null, 1) + '\n')
-      await rewriteSection(opts.out, sectionOf(opts), section, benchmarksHeader(facts, sectionOf(opts)))
-      console.log(`wrote the ${sectionOf(opts)} section of ${opts.out}`)
     }
+    await publishSection(opts, sectionOf(opts), section, facts)
     return results.samples.every(x => x.ok) ? 0 : 1
   } catch (err) {
-    if (reaper.interrupted) return new Promise<number>(() => {})
-    console.error(`\nbench:staging failed: ${(err as Error).stack ?? String(err)}`)
-    return 1
+    // its work dir holds gigabytes of copies: not kept
+    return await benchFailed('bench:staging', start, err, { keep: false })
   } finally {
     if (!reaper.interrupted) {
       teardown(dir)

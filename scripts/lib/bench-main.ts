@@ -46,3 +46,15 @@ export async function benchStart<O extends { keep: boolean }> (name: string, arg
   })
   return { opts, reaper, workdir, started, keep }
 }
+
+/**
+ * What every benchmark does when its run throws: after a Ctrl-C (or another interrupt the caller
+ * recognises) nothing, the signal handler is tearing down and exits; otherwise the stack, the work
+ * dir kept for a look (unless `keep` is false: files too big to keep), exit code 1.
+ */
+export async function benchFailed (name: string, start: Pick<BenchStart<unknown>, 'reaper' | 'keep'>, err: unknown, opts: { interrupted?: boolean, keep?: boolean } = {}): Promise<number> {
+  if (start.reaper.interrupted || opts.interrupted === true) return await new Promise<number>(() => {})
+  console.error(`\n${name} failed: ${(err as Error).stack ?? String(err)}`)
+  if (opts.keep !== false) start.keep.value = true
+  return 1
+}

@@ -75,3 +75,14 @@ Node ${facts.node}, Linux ${facts.kernel}, ${facts.date.slice(0, 10)}.
 <!-- ${SECTION}:end -->
 `
 }
+
+/**
+ * Prints a benchmark's section and, unless --no-write, puts it into the report file in place of the
+ * old one. `also` ends the "wrote" line (what else the run wrote, e.g. its plots).
+ */
+export async function publishSection (opts: { write: boolean, out: string }, name: string, section: string, facts: MachineFacts, also = ''): Promise<void> {
+  console.log(`\n${section}\n`)
+  if (!opts.write) return
+  await rewriteSection(opts.out, name, section, benchmarksHeader(facts, name))
+  console.log(`wrote the ${name} section of ${opts.out}${also}`)
+}

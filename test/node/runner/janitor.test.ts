@@ -12,9 +12,9 @@ import { Runner, RunJournal } from '../../../src/node/runner/index.js'
 import { FileCache } from '../../../src/node/runner/file-cache.js'
 import { RECENT_USE_MS, STALE_PART_MS, sweep } from '../../../src/node/runner/janitor.js'
 import { TaskRecords } from '../../../src/node/store/task-records.js'
-import type { TaskOffer } from '../../../src/protocols/push/index.js'
 import type { TaskRecord } from '../../../src/protocols/results/index.js'
 import { memDb } from '../../helpers/mem-db.js'
+import { taskOffer } from '../../helpers/runner.js'
 
 const DAY = 86_400_000
 const NOW = Date.parse('2026-12-05T12:00:00Z')
@@ -119,13 +119,9 @@ describe('runner disk janitor', () => {
       publish: async r => { published.push(r); await records.put(r) },
       capacityChanged: () => {}, journal: new RunJournal(memDb()), keepTaskDirsMs: DAY, log
     })
-    const offer = (id: string, command: string[]): TaskOffer => ({
-      v: 1, id, group: id, attempt: 1, dispatcher: 'D', submittedAt: new Date().toISOString(), name: id, command, shell: false,
-      env: {}, cwd: null, tags: [], resources: { cores: 1, memoryMB: 0, gpus: 0, numa: 'any' }, timeoutSec: 60, files: []
-    })
     try {
       for (const [id, cmd] of [['done', ['true']], ['long', ['sleep', '30']]] as const) {
-        assert.equal((await (await runner.open(offer(id, [...cmd]), 'D')).commit()).status, 'accepted')
+        assert.equal((await (await runner.open(taskOffer(id, [...cmd]), 'D')).commit()).status, 'accepted')
       }
       for (let i = 0; i < 200 && !published.some(r => r.id === 'done' && r.state === 'succeeded'); i++) await sleep(25)
       await runner.sweepDisk(Date.now() + 2 * DAY)

@@ -3,21 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { emptyUsage } from '../../../src/node/advert.js'
-import { silentLogger } from '../../../src/node/logger.js'
-import { Runner, RunJournal } from '../../../src/node/runner/index.js'
-import { TaskRecords } from '../../../src/node/store/task-records.js'
 import type { Capabilities } from '../../../src/node/capabilities/index.js'
 import type { Executor, LaunchSpec } from '../../../src/exec/index.js'
-import type { TaskOffer } from '../../../src/protocols/push/index.js'
-import { memDb } from '../../helpers/mem-db.js'
-
-function offer (id: string): TaskOffer {
-  return {
-    v: 1, id, group: id, attempt: 1, dispatcher: 'D', submittedAt: new Date().toISOString(), name: 't', command: ['true'], shell: false,
-    env: {}, cwd: null, tags: [], resources: { cores: 1, memoryMB: 0, gpus: 0, numa: 'any' }, timeoutSec: 60, files: []
-  }
-}
+import { taskOffer, testRunner } from '../../helpers/runner.js'
 
 /** The spec the runner hands its executor for one task on a machine with these NUMA nodes. */
 async function launchSpecOn (home: string, numaNodes: Capabilities['numaNodes']): Promise<LaunchSpec> {
@@ -29,23 +17,9 @@ async function launchSpecOn (home: string, numaNodes: Capabilities['numaNodes'])
     launch: async (spec: LaunchSpec) => { seen = spec; throw new Error('captured') },
     shutdown: async () => {}
   } as unknown as Executor
-  const log = silentLogger()
-  const runner = new Runner({
-    peerId: 'R',
-    name: () => 'r',
-    tags: () => [],
-    home,
-    capabilities: { cores: 4, memoryMB: 2048, numaNodes, gpus: [], numactl: true },
-    usage: emptyUsage(),
-    executor,
-    records: new TaskRecords(memDb(), log),
-    publish: async () => {},
-    capacityChanged: () => {},
-    journal: new RunJournal(memDb()),
-    log
-  })
+  const runner = testRunner(home, { executor, capabilities: { cores: 4, memoryMB: 2048, numaNodes, gpus: [], numactl: true } })
   try {
-    const session = await runner.open(offer(`t${numaNodes.length}`), 'D')
+    const session = await runner.open(taskOffer(`t${numaNodes.length}`), 'D')
     assert.equal(session.reply.status, 'reserved')
     await session.commit()
   } finally {

@@ -10,18 +10,11 @@ import { silentLogger } from '../../../src/node/logger.js'
 import { Runner, RunJournal } from '../../../src/node/runner/index.js'
 import { TaskRecords } from '../../../src/node/store/task-records.js'
 import type { RecordDb } from '../../../src/node/store/task-records.js'
-import type { TaskOffer } from '../../../src/protocols/push/index.js'
 import type { TaskRecord } from '../../../src/protocols/results/index.js'
 import { memDb } from '../../helpers/mem-db.js'
+import { taskOffer } from '../../helpers/runner.js'
 
 const CAPS = { cores: 4, memoryMB: 4096, numaNodes: [{ id: 0, cpus: [0, 1, 2, 3], memoryMB: 4096 }], gpus: [], numactl: false }
-
-function offer (id: string, command: string[]): TaskOffer {
-  return {
-    v: 1, id, group: id, attempt: 1, dispatcher: 'D', submittedAt: new Date().toISOString(), name: id, command, shell: false,
-    env: {}, cwd: null, tags: [], resources: { cores: 1, memoryMB: 0, gpus: 0, numa: 'any' }, timeoutSec: 60, files: []
-  }
-}
 
 /** One "run" of a runner over a home and journal that outlive it, as a daemon's do. */
 function runnerOver (home: string, journalDb: RecordDb, published: TaskRecord[], maxLogBytes?: number): { runner: Runner, usage: ReturnType<typeof emptyUsage>, executor: ReturnType<typeof processExecutor> } {
@@ -59,7 +52,7 @@ describe('runner: journal and recovery after a crash', { timeout: 60_000 }, () =
     const db = memDb()
     const published: TaskRecord[] = []
     const { runner } = runnerOver(h, db, published)
-    const session = await runner.open(offer('t-journal', ['sleep', '0.3']), 'D')
+    const session = await runner.open(taskOffer('t-journal', ['sleep', '0.3']), 'D')
     assert.equal((await session.commit()).status, 'accepted')
     const { entries } = await new RunJournal(db).read()
     assert.equal(entries.length, 1)
@@ -75,7 +68,7 @@ describe('runner: journal and recovery after a crash', { timeout: 60_000 }, () =
     const before: TaskRecord[] = []
     // the first runner "dies": it is simply abandoned, its task keeps running
     const first = runnerOver(h, db, before)
-    const session = await first.runner.open(offer('t-adopt', ['sh', '-c', 'sleep 1; echo done; exit 5']), 'D')
+    const session = await first.runner.open(taskOffer('t-adopt', ['sh', '-c', 'sleep 1; echo done; exit 5']), 'D')
     assert.equal((await session.commit()).status, 'accepted')
 
     const published: TaskRecord[] = []
@@ -96,7 +89,7 @@ describe('runner: journal and recovery after a crash', { timeout: 60_000 }, () =
     const h = await home()
     const db = memDb()
     const first = runnerOver(h, db, [])
-    const session = await first.runner.open(offer('t-ended', ['sh', '-c', 'exit 0']), 'D')
+    const session = await first.runner.open(taskOffer('t-ended', ['sh', '-c', 'exit 0']), 'D')
     assert.equal((await session.commit()).status, 'accepted')
     // the first runner's finish() would remove the entry: put it back as a crash would have left it
     const entries = (await new RunJournal(db).read()).entries
@@ -113,7 +106,7 @@ describe('runner: journal and recovery after a crash', { timeout: 60_000 }, () =
   it('reports lost what is gone without an exit status, and keeps undecodable entries', async () => {
     const h = await home()
     const db = memDb()
-    const o = offer('t-gone', ['true'])
+    const o = taskOffer('t-gone', ['true'])
     await new RunJournal(db).put({ v: 1, offer: o, reservation: { taskId: 't-gone.1', numaNode: 0, chargedNode: 0, cores: 1, memoryMB: 0 }, startedAt: new Date().toISOString(), pid: 999_999_999, startTime: '1' })
     await db.put('junk.1', '{not json')
     const published: TaskRecord[] = []
@@ -129,7 +122,7 @@ describe('runner: journal and recovery after a crash', { timeout: 60_000 }, () =
     const h = await home()
     const published: TaskRecord[] = []
     const { runner } = runnerOver(h, memDb(), published, 64 * 1024)
-    const session = await runner.open(offer('t-noisy', ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do head -c 16384 /dev/zero | tr "\\0" x; i=$((i+1)); sleep 0.1; done']), 'D')
+    const session = await runner.open(taskOffer('t-noisy', ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do head -c 16384 /dev/zero | tr "\\0" x; i=$((i+1)); sleep 0.1; done']), 'D')
     assert.equal((await session.commit()).status, 'accepted')
     await until(() => published.some(r => r.state === 'succeeded'), 'the noisy task to end')
     const log = await readFile(join(h, 'tasks', 't-noisy.1', 'stdout.log'), 'utf8')
@@ -145,7 +138,7 @@ describe('runner: journal and recovery after a crash', { timeout: 60_000 }, () =
     const db = memDb()
     const published: TaskRecord[] = []
     const { runner } = runnerOver(h, db, published)
-    const session = await runner.open(offer('t-dir', ['sh', '-c', 'sleep 0.2']), 'D')
+    const session = await runner.open(taskOffer('t-dir', ['sh', '-c', 'sleep 0.2']), 'D')
     assert.equal((await session.commit()).status, 'accepted')
     assert.equal(await readFile(join(h, 'tasks', 't-dir.1', 'exit'), 'utf8').catch(() => 'none'), 'none')
     await until(() => published.some(r => r.state === 'succeeded' || r.state === 'failed'), 'the end')
