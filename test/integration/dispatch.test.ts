@@ -179,6 +179,14 @@ describe('dispatch across three daemons', () => {
     assert.deepEqual(sent.slice(-2), [1, 0])
   })
 
+  it('a staged script keeps its execute bit: the task runs it directly', async () => {
+    await writeFile(join(dir, 'run.sh'), '#!/bin/sh\necho "ran $1"\n', { mode: 0o755 })
+    const file = await task('script.json', { command: ['./tools/run.sh', 'staged'], files: [{ src: 'run.sh', dest: 'tools/run.sh' }] })
+    const r = await a.cli(['push', '--target', b.id, file])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'ran staged\n')
+  })
+
   it('--all spreads a staged file runner to runner: the dispatcher sends it once, the other runner fetches it from a peer', async () => {
     const payload = join(dir, 'spread.bin')
     await writeFile(payload, randomBytes(3 * 1024 * 1024))

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
-import { copyFile, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { toError } from '../../errors.js'
@@ -8,6 +8,9 @@ import { IncomingFile } from './incoming-file.js'
 import type { HeldFile } from '../../protocols/file/index.js'
 
 const SHA256 = /^[0-9a-f]{64}$/
+
+/** a staged file keeps its source's permission bits, never setuid, setgid or sticky ones */
+const PERMISSION_BITS = 0o777
 
 /**
  * How long a peer's read of a file this runner neither holds nor receives waits for its transfer
@@ -157,13 +160,17 @@ export class FileCache {
     }
   }
 
-  /** Copies a cached file to `dest` inside `workDir`; refuses paths that escape it. */
-  async materialise (sha256: string, workDir: string, dest: string): Promise<void> {
+  /**
+   * Copies a cached file to `dest` inside `workDir` with the source's permission bits (`mode`: an
+   * executable script stays executable); refuses paths that escape the work dir.
+   */
+  async materialise (sha256: string, workDir: string, dest: string, mode: number): Promise<void> {
     const target = safeJoin(workDir, dest)
     await mkdir(dirname(target), { recursive: true })
     // a reflink where the file system has them (btrfs, xfs): no second full write of a large
     // input; elsewhere a plain copy. Never a hard link: the task may change its copy
     await copyFile(this.path(sha256), target, fsConstants.COPYFILE_FICLONE)
+    await chmod(target, mode & PERMISSION_BITS)
   }
 }
 

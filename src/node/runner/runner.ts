@@ -229,7 +229,7 @@ export class Runner implements OfferHandler {
     await mkdir(work, { recursive: true, mode: 0o700 })
     // an exit file left by an earlier launch must not decide this one's result after a crash
     await rm(join(dir, 'exit'), { force: true })
-    for (const f of offer.files) await this.cache.materialise(f.sha256, work, f.dest)
+    for (const f of offer.files) await this.cache.materialise(f.sha256, work, f.dest, f.mode)
     const run: Running = { offer, reservation, dir, done: false, startedAt: new Date() }
     const entry: RunEntry = { v: 1, offer, reservation, startedAt: run.startedAt.toISOString() }
     // on disk before anything runs: a crash from here on leaves a trace the restart acts on

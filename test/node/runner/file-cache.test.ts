@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -148,5 +148,20 @@ describe('runner file cache', () => {
     assert.equal(sha(await collect(held.read())), sha(data))
     // after it ended, the whole file is what a reader gets
     assert.equal(sha(await collect((await cache.open(sha(data)))!.read())), sha(data))
+  })
+
+  it('copies a file into a work dir with its source\'s permission bits, never setuid, setgid or sticky', async () => {
+    const cache = new FileCache(join(dir, 'e'))
+    const script = Buffer.from('#!/bin/sh\necho ran\n')
+    await cache.receive(sha(script), script.byteLength, from(script))
+    const work = join(dir, 'e-work')
+    await cache.materialise(sha(script), work, 'bin/run.sh', 0o755)
+    await cache.materialise(sha(script), work, 'setuid.sh', 0o7750)
+    await cache.materialise(sha(script), work, 'private.sh', 0o600)
+    assert.equal((await stat(join(work, 'bin/run.sh'))).mode & 0o7777, 0o755)
+    assert.equal((await stat(join(work, 'setuid.sh'))).mode & 0o7777, 0o750)
+    assert.equal((await stat(join(work, 'private.sh'))).mode & 0o7777, 0o600)
+    assert.deepEqual(await readFile(join(work, 'bin/run.sh')), script)
+    await assert.rejects(cache.materialise(sha(script), work, '../out.sh', 0o644), /escapes the work dir/)
   })
 })
