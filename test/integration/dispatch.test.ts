@@ -187,6 +187,28 @@ describe('dispatch across three daemons', () => {
     assert.equal(r.stdout, 'ran staged\n')
   })
 
+  it('links a read-only file from the runner\'s cache; a task that writes to it anyway gets the file dropped and sent again', async () => {
+    await writeFile(join(dir, 'image.bin'), 'disk image\n')
+    const read = await task('ro.json', {
+      command: ['sh', '-c', 'stat -c "%h %a" in/image.bin; cat in/image.bin'],
+      files: [{ src: 'image.bin', dest: 'in/image.bin', readOnly: true }]
+    })
+    const first = await a.cli(['push', '--target', b.id, read])
+    assert.equal(first.code, 0, first.stderr)
+    assert.equal(first.stdout, '2 444\ndisk image\n', 'a second name of the cached file, read-only')
+    const tamper = await task('tamper.json', {
+      command: ['sh', '-c', 'chmod u+w image.bin && echo changed >> image.bin'],
+      files: [{ src: 'image.bin', dest: 'image.bin', readOnly: true }]
+    })
+    assert.equal((await a.cli(['push', '--target', b.id, tamper])).code, 0)
+    const before = a.stderr().length
+    const again = await a.cli(['push', '--target', b.id, read])
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.stdout, '2 444\ndisk image\n', 'the original bytes, fetched again')
+    assert.match(a.stderr().slice(before), /"sentFiles":1/)
+    assert.match(b.stderr(), /a cached file was changed on disk/)
+  })
+
   it('--all spreads a staged file runner to runner: the dispatcher sends it once, the other runner fetches it from a peer', async () => {
     const payload = join(dir, 'spread.bin')
     await writeFile(payload, randomBytes(3 * 1024 * 1024))

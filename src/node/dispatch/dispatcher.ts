@@ -487,7 +487,7 @@ export class Dispatcher {
       tags: s.tags,
       resources: { cores: s.resources.cores, memoryMB: s.resources.memoryMB, gpus: s.resources.gpus, numa: choice.numaNode ?? s.resources.numa },
       timeoutSec: s.timeoutSec,
-      files: job.files.map(f => ({ dest: f.dest, sha256: f.sha256, size: f.size, mode: f.mode }))
+      files: job.files.map(f => ({ dest: f.dest, sha256: f.sha256, size: f.size, mode: f.mode, ...(f.readOnly === true ? { readOnly: true as const } : {}) }))
     }
   }
 

@@ -12,14 +12,14 @@ export interface StagedFile extends OfferedFile {
 }
 
 /** Hashes every file of a task once, at submit; the manifest travels, the bytes only on demand. */
-export async function stageFiles (files: Array<{ src: string, dest: string }>, hashes: FileHashes = createFileHashes(), baseDir = process.cwd()): Promise<StagedFile[]> {
+export async function stageFiles (files: Array<{ src: string, dest: string, readOnly?: boolean }>, hashes: FileHashes = createFileHashes(), baseDir = process.cwd()): Promise<StagedFile[]> {
   return Promise.all(files.map(async f => {
     const src = resolve(baseDir, f.src)
     const named = (err: unknown): never => { throw new MeshError(`task file entry ${f.src}: ${errorMessage(err)}`, 2) }
     const st = await stat(src).catch(named)
     if (!st.isFile()) throw new MeshError(`task file entry ${f.src}: not a regular file`, 2)
     const { sha256, size, mode } = await hashes.hash(src).catch(named)
-    return { src, dest: f.dest, sha256, size, mode }
+    return { src, dest: f.dest, sha256, size, mode, ...(f.readOnly === true ? { readOnly: true as const } : {}) }
   }))
 }
 

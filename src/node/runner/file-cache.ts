@@ -1,16 +1,25 @@
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
-import { chmod, copyFile, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises'
+import { chmod, copyFile, link, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { toError } from '../../errors.js'
+import { errnoCode } from '../home.js'
 import { IncomingFile } from './incoming-file.js'
 import type { HeldFile } from '../../protocols/file/index.js'
+import type { OfferedFile } from '../../protocols/push/index.js'
 
 const SHA256 = /^[0-9a-f]{64}$/
 
 /** a staged file keeps its source's permission bits, never setuid, setgid or sticky ones */
 const PERMISSION_BITS = 0o777
+
+/**
+ * The mtime of every file in the cache. Writing a file moves its mtime, so a cached file with any
+ * other mtime was changed after it was verified (a task wrote to a read-only input it was linked
+ * to) and is dropped. Not the epoch: some tools refuse pre-1980 dates (zip). Use is kept in atime.
+ */
+export const SEALED_MTIME = new Date('2000-01-01T00:00:00Z')
 
 /**
  * How long a peer's read of a file this runner neither holds nor receives waits for its transfer
@@ -34,9 +43,14 @@ export class FileCache {
   private readonly incoming = new Map<string, IncomingFile>()
   private readonly arrivals = new Map<string, Set<() => void>>()
 
-  constructor (root: string, options: { graceMs?: number } = {}) {
+  /** read-only links being made, by hash: one at a time per file, as they may change its mode */
+  private readonly linking = new Map<string, Promise<unknown>>()
+  private readonly onChanged: (sha256: string) => void
+
+  constructor (root: string, options: { graceMs?: number, onChanged?: (sha256: string) => void } = {}) {
     this.root = root
     this.graceMs = options.graceMs ?? INCOMING_GRACE_MS
+    this.onChanged = options.onChanged ?? (() => {})
   }
 
   path (sha256: string): string {
@@ -44,15 +58,26 @@ export class FileCache {
     return join(this.root, sha256.slice(0, 2), sha256)
   }
 
-  /** A hit marks the file used now: the janitor evicts least recently used files first and never a fresh one. */
+  /**
+   * A hit marks the file used now: the janitor evicts least recently used files first and never a
+   * fresh one. A file changed since it was cached is dropped and counts as not held.
+   */
   async has (sha256: string): Promise<boolean> {
+    return (await this.held(sha256)) != null
+  }
+
+  /** size of the whole, unchanged cached file (marked used now), or undefined */
+  private async held (sha256: string): Promise<number | undefined> {
     const path = this.path(sha256)
-    const held = await stat(path).then(s => s.isFile(), () => false)
-    if (held) {
-      const now = new Date()
-      await utimes(path, now, now).catch(() => {})
+    const st = await stat(path).catch(() => undefined)
+    if (st == null || !st.isFile()) return undefined
+    if (st.mtimeMs !== SEALED_MTIME.getTime()) {
+      await rm(path, { force: true })
+      this.onChanged(sha256)
+      return undefined
     }
-    return held
+    await utimes(path, new Date(), SEALED_MTIME).catch(() => {})
+    return st.size
   }
 
   /**
@@ -71,12 +96,10 @@ export class FileCache {
   }
 
   private async openWhole (sha256: string): Promise<HeldFile | undefined> {
+    const size = await this.held(sha256)
+    if (size == null) return undefined
     const path = this.path(sha256)
-    const st = await stat(path).catch(() => undefined)
-    if (st == null || !st.isFile()) return undefined
-    const now = new Date()
-    await utimes(path, now, now).catch(() => {})
-    return { size: st.size, read: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Uint8Array> }
+    return { size, read: () => createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Uint8Array> }
   }
 
   private async awaitArrival (sha256: string): Promise<IncomingFile | undefined> {
@@ -149,6 +172,7 @@ export class FileCache {
       if (received !== size) throw new Error(`file ${sha256.slice(0, 12)}… ended after ${received} of ${size} bytes`)
       const actual = hash.digest('hex')
       if (actual !== sha256) throw new Error(`file content hashes to ${actual.slice(0, 12)}…, not ${sha256.slice(0, 12)}…`)
+      await utimes(tmp, new Date(), SEALED_MTIME)
       await rename(tmp, dest)
       arriving.finished()
       forget()
@@ -161,17 +185,57 @@ export class FileCache {
   }
 
   /**
-   * Copies a cached file to `dest` inside `workDir` with the source's permission bits (`mode`: an
-   * executable script stays executable); refuses paths that escape the work dir.
+   * Puts a cached file at `file.dest` inside `workDir` (refusing paths that escape it): a copy with
+   * the source's permission bits (an executable script stays executable), or, for a read-only
+   * file, a hard link to the cached file without write bits, so a big input is not written again
+   * per task. The link is a copy where it cannot be made (another file system, or the cached file
+   * is linked for another task with other execute bits).
    */
-  async materialise (sha256: string, workDir: string, dest: string, mode: number): Promise<void> {
-    const target = safeJoin(workDir, dest)
+  async materialise (file: Pick<OfferedFile, 'sha256' | 'dest' | 'mode' | 'readOnly'>, workDir: string): Promise<void> {
+    const target = safeJoin(workDir, file.dest)
     await mkdir(dirname(target), { recursive: true })
+    const readOnly = file.readOnly === true
+    const mode = readOnly ? readOnlyMode(file.mode) : file.mode & PERMISSION_BITS
+    if (readOnly && await this.link(file.sha256, target, mode)) return
     // a reflink where the file system has them (btrfs, xfs): no second full write of a large
-    // input; elsewhere a plain copy. Never a hard link: the task may change its copy
-    await copyFile(this.path(sha256), target, fsConstants.COPYFILE_FICLONE)
-    await chmod(target, mode & PERMISSION_BITS)
+    // input; elsewhere a plain copy. A writable file is never a hard link: the task may change it
+    await copyFile(this.path(file.sha256), target, fsConstants.COPYFILE_FICLONE)
+    await chmod(target, mode)
   }
+
+  /** hard-links the cached file at `target` with `mode`; false when a copy must do instead */
+  private async link (sha256: string, target: string, mode: number): Promise<boolean> {
+    const source = this.path(sha256)
+    const before = this.linking.get(sha256) ?? Promise.resolve()
+    const linked = before.then(async () => {
+      const st = await stat(source)
+      if (st.mtimeMs !== SEALED_MTIME.getTime()) throw new Error(`cached file ${sha256.slice(0, 12)}… changed on disk; it is fetched again on the next offer`)
+      if ((st.mode & 0o7777) !== mode) {
+        // the inode is the task's file: its bits may change only while no other task has it
+        if (st.nlink > 1) return false
+        await chmod(source, mode)
+      }
+      try {
+        await link(source, target)
+        return true
+      } catch (err) {
+        if (['EXDEV', 'EMLINK', 'EPERM'].includes(errnoCode(err) ?? '')) return false
+        throw err
+      }
+    })
+    const settled = linked.catch(() => {})
+    this.linking.set(sha256, settled)
+    try {
+      return await linked
+    } finally {
+      if (this.linking.get(sha256) === settled) this.linking.delete(sha256)
+    }
+  }
+}
+
+/** a read-only file's bits: the source's read and execute bits, and always the owner's read (the daemon serves it to peers) */
+function readOnlyMode (mode: number): number {
+  return (mode & 0o555) | 0o400
 }
 
 async function writeAll (out: Awaited<ReturnType<typeof open>>, chunks: Uint8Array[], bytes: number): Promise<void> {

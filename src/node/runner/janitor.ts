@@ -73,7 +73,8 @@ async function sweepCache (init: SweepInit, now: number): Promise<Omit<SweepResu
         if (now - st.mtimeMs > STALE_PART_MS) await rm(path, { force: true })
         continue
       }
-      files.push({ path, bytes: st.size, used: st.mtimeMs })
+      // a cached file's mtime is fixed (FileCache.SEALED_MTIME); each use sets its atime
+      files.push({ path, bytes: st.size, used: st.atimeMs })
       total += st.size
     }
   }

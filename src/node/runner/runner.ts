@@ -92,7 +92,9 @@ export class Runner implements OfferHandler {
   constructor (components: RunnerComponents) {
     this.c = components
     this.ledger = new Ledger(components.peerId, components.capabilities, components.usage, components.tags)
-    this.cache = new FileCache(join(components.home, 'cache'))
+    this.cache = new FileCache(join(components.home, 'cache'), {
+      onChanged: sha256 => { components.log.warn({ component: 'runner', sha256 }, 'a cached file was changed on disk (a task wrote to a read-only input?); dropped, it is fetched again when needed') }
+    })
     this.logTimer = setInterval(() => { void this.boundLogs() }, LOG_CHECK_MS)
     this.logTimer.unref()
     this.sweepTimer = setInterval(() => { void this.sweepDisk() }, SWEEP_MS)
@@ -229,7 +231,7 @@ export class Runner implements OfferHandler {
     await mkdir(work, { recursive: true, mode: 0o700 })
     // an exit file left by an earlier launch must not decide this one's result after a crash
     await rm(join(dir, 'exit'), { force: true })
-    for (const f of offer.files) await this.cache.materialise(f.sha256, work, f.dest, f.mode)
+    for (const f of offer.files) await this.cache.materialise(f, work)
     const run: Running = { offer, reservation, dir, done: false, startedAt: new Date() }
     const entry: RunEntry = { v: 1, offer, reservation, startedAt: run.startedAt.toISOString() }
     // on disk before anything runs: a crash from here on leaves a trace the restart acts on

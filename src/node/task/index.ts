@@ -28,6 +28,8 @@ export interface TaskFile {
   src: string
   /** normalised, relative to the task's work dir, never climbing out of it */
   dest: string
+  /** the task only reads it: the runner links its cached copy instead of copying it */
+  readOnly: boolean
 }
 
 interface TaskSpecFields {

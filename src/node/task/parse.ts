@@ -35,7 +35,7 @@ interface RawTask {
   resources?: { cores?: number, memoryMB?: number, numa?: NumaRequest, gpus?: number }
   timeoutSec?: number
   retries?: number
-  files?: TaskFile[]
+  files?: Array<Omit<TaskFile, 'readOnly'> & { readOnly?: boolean }>
 }
 
 export interface ParseTaskOptions {
@@ -191,7 +191,8 @@ function normalise (raw: RawTask, baseDir: string | undefined): TaskSpec {
     retries: raw.retries ?? DEFAULT_RETRIES,
     files: (raw.files ?? []).map(f => ({
       src: baseDir == null ? f.src : resolve(baseDir, f.src),
-      dest: normaliseDest(f.dest) as string
+      dest: normaliseDest(f.dest) as string,
+      readOnly: f.readOnly ?? false
     }))
   }
   return typeof raw.command === 'string'

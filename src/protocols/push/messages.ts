@@ -6,6 +6,8 @@ export interface OfferedFile {
   sha256: string
   size: number
   mode: number
+  /** hard-linked from the runner's cache without write bits, not copied (absent: a writable copy) */
+  readOnly?: true
 }
 
 /**
@@ -103,7 +105,8 @@ const offerSchema = {
           dest: str(4096),
           sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           size: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-          mode: { type: 'integer', minimum: 0, maximum: 0o7777 }
+          mode: { type: 'integer', minimum: 0, maximum: 0o7777 },
+          readOnly: { const: true }
         }
       }
     }

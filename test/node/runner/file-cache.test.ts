@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { appendFile, chmod, mkdtemp, readdir, readFile, rm, stat, utimes } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { FileCache } from '../../../src/node/runner/file-cache.js'
+import { FileCache, SEALED_MTIME } from '../../../src/node/runner/file-cache.js'
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
@@ -155,13 +155,111 @@ describe('runner file cache', () => {
     const script = Buffer.from('#!/bin/sh\necho ran\n')
     await cache.receive(sha(script), script.byteLength, from(script))
     const work = join(dir, 'e-work')
-    await cache.materialise(sha(script), work, 'bin/run.sh', 0o755)
-    await cache.materialise(sha(script), work, 'setuid.sh', 0o7750)
-    await cache.materialise(sha(script), work, 'private.sh', 0o600)
+    const put = async (dest: string, mode: number): Promise<void> => { await cache.materialise({ sha256: sha(script), dest, mode }, work) }
+    await put('bin/run.sh', 0o755)
+    await put('setuid.sh', 0o7750)
+    await put('private.sh', 0o600)
     assert.equal((await stat(join(work, 'bin/run.sh'))).mode & 0o7777, 0o755)
     assert.equal((await stat(join(work, 'setuid.sh'))).mode & 0o7777, 0o750)
     assert.equal((await stat(join(work, 'private.sh'))).mode & 0o7777, 0o600)
     assert.deepEqual(await readFile(join(work, 'bin/run.sh')), script)
-    await assert.rejects(cache.materialise(sha(script), work, '../out.sh', 0o644), /escapes the work dir/)
+    assert.equal((await stat(join(work, 'bin/run.sh'))).ino !== (await stat(cache.path(sha(script)))).ino, true, 'a copy, not a link')
+    await assert.rejects(put('../out.sh', 0o644), /escapes the work dir/)
+  })
+
+  it('links a read-only file from the cache without write bits; a copy when its inode is another task\'s with other bits', async () => {
+    const cache = new FileCache(join(dir, 'f'))
+    const data = randomBytes(64 * 1024)
+    await cache.receive(sha(data), data.byteLength, from(data))
+    const cached = cache.path(sha(data))
+    const a = join(dir, 'f-a')
+    const b = join(dir, 'f-b')
+    await cache.materialise({ sha256: sha(data), dest: 'in/data.bin', mode: 0o664, readOnly: true }, a)
+    const linked = await stat(join(a, 'in/data.bin'))
+    assert.equal(linked.ino, (await stat(cached)).ino, 'the cached file itself')
+    assert.equal(linked.mode & 0o7777, 0o444, 'read bits only')
+    assert.deepEqual(await readFile(join(a, 'in/data.bin')), data)
+    // same bits: another link to the same inode
+    await cache.materialise({ sha256: sha(data), dest: 'data.bin', mode: 0o644, readOnly: true }, b)
+    assert.equal((await stat(join(b, 'data.bin'))).ino, linked.ino)
+    // other bits while linked elsewhere: changing the inode's mode would change a's file, so a copy
+    await cache.materialise({ sha256: sha(data), dest: 'run.bin', mode: 0o755, readOnly: true }, b)
+    const copied = await stat(join(b, 'run.bin'))
+    assert.notEqual(copied.ino, linked.ino)
+    assert.equal(copied.mode & 0o7777, 0o555)
+    assert.equal((await stat(cached)).mode & 0o7777, 0o444, 'the cached file kept its bits')
+    // once no task holds it, the inode takes the bits the next task asks for
+    await rm(a, { recursive: true })
+    await rm(b, { recursive: true })
+    await cache.materialise({ sha256: sha(data), dest: 'run.bin', mode: 0o700, readOnly: true }, b)
+    assert.equal((await stat(join(b, 'run.bin'))).ino, linked.ino)
+    assert.equal((await stat(cached)).mode & 0o7777, 0o500)
+    assert.ok(await cache.has(sha(data)))
+  })
+
+  it('links to the same file one at a time: concurrent tasks asking for other bits get copies, never a changed inode', async () => {
+    const cache = new FileCache(join(dir, 'g'))
+    const data = randomBytes(4096)
+    await cache.receive(sha(data), data.byteLength, from(data))
+    const modes = [0o444, 0o555, 0o444, 0o555, 0o644, 0o755]
+    await Promise.all(modes.map(async (mode, i) => { await cache.materialise({ sha256: sha(data), dest: 'f', mode, readOnly: true }, join(dir, `g-${i}`)) }))
+    const inode = (await stat(cache.path(sha(data)))).ino
+    const cachedMode = (await stat(cache.path(sha(data)))).mode & 0o777
+    for (const [i, mode] of modes.entries()) {
+      const st = await stat(join(dir, `g-${i}`, 'f'))
+      assert.equal(st.mode & 0o777, (mode & 0o555) | 0o400, `task ${i} has the bits it asked for`)
+      if (st.ino === inode) assert.equal(st.mode & 0o777, cachedMode)
+    }
+  })
+
+  it('drops a cached file that was written after it was cached (a task broke read-only) and says so', async () => {
+    const changed: string[] = []
+    const cache = new FileCache(join(dir, 'h'), { graceMs: 10, onChanged: s => changed.push(s) })
+    const data = randomBytes(8192)
+    await cache.receive(sha(data), data.byteLength, from(data))
+    assert.equal((await stat(cache.path(sha(data)))).mtime.getTime(), SEALED_MTIME.getTime())
+    const work = join(dir, 'h-work')
+    await cache.materialise({ sha256: sha(data), dest: 'data.bin', mode: 0o644, readOnly: true }, work)
+    // what a task running as root, or one that restores the write bit, can do
+    await chmod(join(work, 'data.bin'), 0o644)
+    await appendFile(join(work, 'data.bin'), 'more')
+    await assert.rejects(cache.materialise({ sha256: sha(data), dest: 'again.bin', mode: 0o644, readOnly: true }, work), /changed on disk/)
+    assert.equal(await cache.open(sha(data)), undefined, 'not served to peers')
+    assert.equal(await cache.has(sha(data)), false, 'asked for again')
+    assert.deepEqual(changed, [sha(data)])
+    await assert.rejects(stat(cache.path(sha(data))), /ENOENT/)
+    // the task's own file is left as the task made it
+    assert.equal((await stat(join(work, 'data.bin'))).size, data.byteLength + 4)
+    // received again, it is whole and sealed
+    await cache.receive(sha(data), data.byteLength, from(data))
+    assert.ok(await cache.has(sha(data)))
+  })
+
+  it('a use marks the file\'s atime and keeps its sealed mtime', async () => {
+    const cache = new FileCache(join(dir, 'i'))
+    const data = randomBytes(100)
+    await cache.receive(sha(data), data.byteLength, from(data))
+    const path = cache.path(sha(data))
+    const old = new Date(Date.now() - 86_400_000)
+    await utimes(path, old, SEALED_MTIME)
+    assert.ok(await cache.has(sha(data)))
+    const st = await stat(path)
+    assert.ok(st.atimeMs > old.getTime() + 3_600_000, 'atime moved to now')
+    assert.equal(st.mtimeMs, SEALED_MTIME.getTime())
+  })
+
+  it('copies a read-only file where a link cannot be made (work dir on another file system)', async () => {
+    const shm = await mkdtemp(join('/dev/shm', 'mesh-cache-'))
+    try {
+      const cache = new FileCache(join(dir, 'j'))
+      const data = randomBytes(1000)
+      await cache.receive(sha(data), data.byteLength, from(data))
+      await cache.materialise({ sha256: sha(data), dest: 'x.bin', mode: 0o640, readOnly: true }, shm)
+      const st = await stat(join(shm, 'x.bin'))
+      assert.equal(st.mode & 0o7777, 0o440)
+      assert.deepEqual(await readFile(join(shm, 'x.bin')), data)
+    } finally {
+      await rm(shm, { recursive: true, force: true })
+    }
   })
 })

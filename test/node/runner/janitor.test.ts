@@ -9,7 +9,7 @@ import { processExecutor } from '../../../src/exec/index.js'
 import { emptyUsage } from '../../../src/node/advert.js'
 import { silentLogger } from '../../../src/node/logger.js'
 import { Runner, RunJournal } from '../../../src/node/runner/index.js'
-import { FileCache } from '../../../src/node/runner/file-cache.js'
+import { FileCache, SEALED_MTIME } from '../../../src/node/runner/file-cache.js'
 import { RECENT_USE_MS, STALE_PART_MS, sweep } from '../../../src/node/runner/janitor.js'
 import { TaskRecords } from '../../../src/node/store/task-records.js'
 import type { TaskRecord } from '../../../src/protocols/results/index.js'
@@ -50,8 +50,10 @@ describe('runner disk janitor', () => {
     const path = join(cache, hash.slice(0, 2), hash + suffix)
     await mkdir(join(cache, hash.slice(0, 2)), { recursive: true })
     await writeFile(path, Buffer.alloc(bytes))
+    // what FileCache leaves: a whole file has a fixed mtime and its last use in atime; a part
+    // file's mtime is its last write
     const at = new Date(NOW - usedAgoMs)
-    await utimes(path, at, at)
+    await utimes(path, at, suffix === '' ? SEALED_MTIME : at)
     return path
   }
 

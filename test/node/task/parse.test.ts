@@ -50,7 +50,7 @@ describe('parseTaskFile: valid files', () => {
       resources: { cores: 2, memoryMB: 1024, numa: 1, gpus: 1 },
       timeoutSec: 600,
       retries: 1,
-      files: [{ src: 'playbooks/junos_telemetry.yml', dest: './play//junos_telemetry.yml' }]
+      files: [{ src: 'playbooks/junos_telemetry.yml', dest: './play//junos_telemetry.yml' }, { src: 'images/disk.img', dest: 'disk.img', readOnly: true }]
     }), 'task.json', { baseDir: '/home/me/tasks' })
     assert.deepEqual(spec, {
       name: 'junos-telemetry-xai',
@@ -62,7 +62,10 @@ describe('parseTaskFile: valid files', () => {
       resources: { cores: 2, memoryMB: 1024, numa: 1, gpus: 1 },
       timeoutSec: 600,
       retries: 1,
-      files: [{ src: '/home/me/tasks/playbooks/junos_telemetry.yml', dest: 'play/junos_telemetry.yml' }]
+      files: [
+        { src: '/home/me/tasks/playbooks/junos_telemetry.yml', dest: 'play/junos_telemetry.yml', readOnly: false },
+        { src: '/home/me/tasks/images/disk.img', dest: 'disk.img', readOnly: true }
+      ]
     } satisfies TaskSpec)
   })
 
@@ -78,7 +81,7 @@ describe('parseTaskFile: valid files', () => {
   it('accepts a byte-order mark, empty argv items and files kept as written without a baseDir', () => {
     const spec = parseTaskFile('\uFEFF{ "command": ["printf", ""], "files": [{ "src": "../x", "dest": "x" }] }', 't.json')
     assert.deepEqual(spec.command, ['printf', ''])
-    assert.deepEqual(spec.files, [{ src: '../x', dest: 'x' }])
+    assert.deepEqual(spec.files, [{ src: '../x', dest: 'x', readOnly: false }])
   })
 })
 
@@ -132,6 +135,7 @@ describe('parseTaskFile: invalid files give one line naming the file, the field 
     ['dest repeated', { ...ls, files: [{ src: 'a', dest: 'b' }, { src: 'c', dest: './b' }] }, "field 'files[1].dest': 'b' is already the dest of files[0]"],
     ['dest inside another', { ...ls, files: [{ src: 'a', dest: 'b' }, { src: 'c', dest: 'b/c' }] }, "field 'files[1].dest': 'b/c' is inside files[0].dest 'b'"],
     ['empty src', { ...ls, files: [{ src: '', dest: 'b' }] }, "field 'files[0].src': must not be empty"],
+    ['readOnly not a boolean', { ...ls, files: [{ src: 'a', dest: 'b', readOnly: 'yes' }] }, "field 'files[0].readOnly': must be true or false"],
     ['not an object', [], 'must be a JSON object (the task)'],
     ['null', null, 'must be a JSON object (the task)']
   ]
@@ -190,7 +194,7 @@ describe('loadTaskFile', () => {
     const path = join(dir, 'task.json')
     await writeFile(path, JSON.stringify({ command: ['ansible-playbook', 'site.yml'], files: [{ src: 'play/site.yml', dest: 'site.yml' }] }))
     const spec = await loadTaskFile(path)
-    assert.deepEqual(spec.files, [{ src: join(dir, 'play', 'site.yml'), dest: 'site.yml' }])
+    assert.deepEqual(spec.files, [{ src: join(dir, 'play', 'site.yml'), dest: 'site.yml', readOnly: false }])
   })
 
   it('names a missing or non-regular src file', async () => {
@@ -207,7 +211,7 @@ describe('loadTaskFile', () => {
   it('reads stdin for "-", resolving src against the current folder', async () => {
     const stdin = Readable.from([Buffer.from('{"command":["ls"],'), Buffer.from('"files":[{"src":"play/site.yml","dest":"s"}]}')])
     const spec = await loadTaskFile('-', { stdin, cwd: dir })
-    assert.deepEqual(spec.files, [{ src: join(dir, 'play', 'site.yml'), dest: 's' }])
+    assert.deepEqual(spec.files, [{ src: join(dir, 'play', 'site.yml'), dest: 's', readOnly: false }])
     await assert.rejects(loadTaskFile('-', { stdin: Readable.from(['{"command":']) }), { message: '<stdin>: not valid JSON: it ends early, at line 1 column 12 (truncated?)' })
   })
 
