@@ -55,8 +55,8 @@ const HELP = `Usage: npm run bench:staging -- [options]
 
 Needs root, 'ip netns', OpenSSH (server and client), pdsh and rsync (installed with apt-get when
 missing). Builds a lab of 1 + --hosts network namespaces, each with a mesh daemon and an sshd, and
-copies a random --size-mib MiB file from host1 to every other host with mesh push --all (files),
-pdcp, scp (sequential and parallel) and rsync --checksum; then the same again (mesh and rsync skip
+copies a random --size-mib MiB file from host1 to every other host with mesh push --all (files,
+copied into each work dir, and marked readOnly, linked), pdcp, scp (sequential and parallel) and rsync --checksum; then the same again (mesh and rsync skip
 by hash). Rewrites the bench:staging section of BENCHMARKS.md and docs/bench/staging-*.svg.
 About 15 minutes with the defaults. Run it under flock /tmp/mesh-bench.lock.
 
@@ -64,7 +64,8 @@ Options:
   --hosts 10             target hosts
   --size-mib 256         input size
   --samples 3            samples of every tool (first and second copy each)
-  --only LIST            tools: mesh,pdcp,scp-seq,scp-par,rsync
+  --only LIST            tools: mesh,mesh-ro,pdcp,scp-seq,scp-par,rsync (mesh-ro: the file
+                         marked readOnly, a hard link into each work dir instead of a copy)
   --concurrency 4        daemons started at once
   --subnet CIDR          lab subnet (default 10.213.0.0/24)
   --link-rate RATE       give every host a link of RATE both ways (tc tbf: 1gbit, 200mbit), as
@@ -79,10 +80,13 @@ Options:
 Everything (namespaces, bridge, daemons, sshds, the copies and the input) is removed at the end,
 on failure and on Ctrl-C. Set MESH_MAIN=/path/to/dist/src/cli/main.js to measure another build.`
 
-type Tool = 'mesh' | 'pdcp' | 'scp-seq' | 'scp-par' | 'rsync'
-const TOOLS: readonly Tool[] = ['mesh', 'pdcp', 'scp-seq', 'scp-par', 'rsync']
+type Tool = 'mesh' | 'mesh-ro' | 'pdcp' | 'scp-seq' | 'scp-par' | 'rsync'
+type MeshTool = Extract<Tool, 'mesh' | 'mesh-ro'>
+const TOOLS: readonly Tool[] = ['mesh', 'mesh-ro', 'pdcp', 'scp-seq', 'scp-par', 'rsync']
+const isMesh = (t: Tool): t is MeshTool => t === 'mesh' || t === 'mesh-ro'
 const LABEL: Record<Tool, string> = {
-  mesh: '`mesh push --all` (task `files`)',
+  mesh: '`mesh push --all` (task `files`: a copy in each work dir)',
+  'mesh-ro': '`mesh push --all`, the file `"readOnly": true` (a link to each runner\'s cache)',
   pdcp: '`pdcp -R ssh -w IPS`',
   'scp-seq': '`scp`, one host after the other',
   'scp-par': '`scp` to every host at once (`&` … `wait`)',
@@ -165,6 +169,8 @@ interface Lab {
   input: string
   sha256: string
   taskFile: string
+  /** the same task, its file marked readOnly */
+  readOnlyTaskFile: string
   reaper: Reaper
   sizeBytes: number
 }
@@ -226,7 +232,7 @@ async function cleanMesh (lab: Lab): Promise<void> {
   }
 }
 
-function sshCommand (lab: Lab, tool: Exclude<Tool, 'mesh'>): [string, string[], NodeJS.ProcessEnv | undefined] {
+function sshCommand (lab: Lab, tool: Exclude<Tool, MeshTool>): [string, string[], NodeJS.ProcessEnv | undefined] {
   const ips = lab.targets.map(t => t.ip)
   const cfg = lab.ssh.config
   const dest = lab.ssh.dest
@@ -242,7 +248,7 @@ function sshCommand (lab: Lab, tool: Exclude<Tool, 'mesh'>): [string, string[], 
   }
 }
 
-async function sshSample (lab: Lab, tool: Exclude<Tool, 'mesh'>, copy: Sample['copy'], sample: number): Promise<Sample> {
+async function sshSample (lab: Lab, tool: Exclude<Tool, MeshTool>, copy: Sample['copy'], sample: number): Promise<Sample> {
   const [cmd, args, env] = sshCommand(lab, tool)
   const b0 = linkBytes(lab)
   const r = await inDispatcher(lab, cmd, args, env)
@@ -251,10 +257,11 @@ async function sshSample (lab: Lab, tool: Exclude<Tool, 'mesh'>, copy: Sample['c
   return { tool, copy, sample, ms: r.ms, bytes, ok: problem === '', ...(problem !== '' ? { problem } : {}) }
 }
 
-async function meshSample (lab: Lab, copy: Sample['copy'], sample: number): Promise<Sample> {
+async function meshSample (lab: Lab, tool: MeshTool, copy: Sample['copy'], sample: number): Promise<Sample> {
   const b0 = linkBytes(lab)
   const t0 = Date.now()
-  const r = await run(NODE, [MESH_MAIN, 'push', '--home', lab.dispatcher.home, '--all', '--tag', TAG, '--json', lab.taskFile], { reaper: lab.reaper, timeoutMs: 900_000 })
+  const taskFile = tool === 'mesh-ro' ? lab.readOnlyTaskFile : lab.taskFile
+  const r = await run(NODE, [MESH_MAIN, 'push', '--home', lab.dispatcher.home, '--all', '--tag', TAG, '--json', taskFile], { reaper: lab.reaper, timeoutMs: 900_000 })
   const bytes = linkBytes(lab) - b0
   let records: TaskRecord[] = []
   let problem = ''
@@ -281,7 +288,7 @@ async function meshSample (lab: Lab, copy: Sample['copy'], sample: number): Prom
     } catch { /* not JSON */ }
   }
   return {
-    tool: 'mesh', copy, sample, ms: r.ms, bytes, ok: problem === '', ...(problem !== '' ? { problem } : {}),
+    tool, copy, sample, ms: r.ms, bytes, ok: problem === '', ...(problem !== '' ? { problem } : {}),
     stagedMs: started.length > 0 ? Math.max(...started) - t0 : NaN,
     sentFiles
   }
@@ -319,7 +326,7 @@ async function profiledPush (lab: Lab, profDir: string): Promise<Profiles> {
   await sleep(3_000)
   await cleanMesh(lab)
   const w0 = monotonicUs()
-  const s = await meshSample(lab, 'first', 0)
+  const s = await meshSample(lab, 'mesh', 'first', 0)
   const window: [number, number] = [w0, monotonicUs()]
   const pids = pair.map(([h]) => h.pid as number)
   for (const [h] of pair) await stopHostGracefully(lab.state, h, lab.reaper)
@@ -366,14 +373,17 @@ function render (r: Results, plotLinks: string[], plotNote: string | undefined):
     })
     return mdTable(['tool', 'ok / samples', 'median', 'p95', 'min–max (spread)', '÷ pdcp', 'aggregate rate', 'bytes sent by host1 (median)'], rows)
   }
-  const m1 = r.samples.filter(s => s.tool === 'mesh' && s.copy === 'first' && s.ok)
-  const m2 = r.samples.filter(s => s.tool === 'mesh' && s.copy === 'second' && s.ok)
   const pd = r.samples.filter(s => s.tool === 'pdcp' && s.copy === 'first' && s.ok)
-  const meshLines = [
-    `- mesh, first push: the last runner started ${fmtS(median(m1.map(s => s.stagedMs ?? NaN)))} (median) after \`mesh push\` was spawned — the copy itself, its hash check on arrival and the copy into the work dir; the rest of the ${fmtS(median(m1.map(s => s.ms)))} is the task and its results. Files the dispatcher sent: ${m1.map(s => s.sentFiles ?? 0).join(', ')} per sample, of ${r.hosts} targets (the others fetched it from runners that held it or were still receiving it: cut-through).`,
-    `- mesh, second push: files sent ${m2.map(s => s.sentFiles ?? 0).join(', ')} per sample (the runners already hold the hash); bytes on host1's link ${mib(median(m2.map(s => s.bytes)))} (median) vs ${mib(median(m1.map(s => s.bytes)))} the first time.`,
-    `- mesh's time includes what the others do not do: each runner hashes what it receives before it keeps it, then copies it from its cache into the task's work dir; mesh's staging alone (to the last runner's start) vs pdcp: ${fmtNum(median(m1.map(s => s.stagedMs ?? NaN)) / median(pd.map(s => s.ms)), 2)}×.`
-  ]
+  const meshLines = (['mesh', 'mesh-ro'] as const).filter(t => r.samples.some(s => s.tool === t)).flatMap(t => {
+    const m1 = r.samples.filter(s => s.tool === t && s.copy === 'first' && s.ok)
+    const m2 = r.samples.filter(s => s.tool === t && s.copy === 'second' && s.ok)
+    const into = t === 'mesh' ? 'the copy into the work dir' : 'a hard link into the work dir'
+    return [
+      `- ${t}, first push: the last runner started ${fmtS(median(m1.map(s => s.stagedMs ?? NaN)))} (median) after \`mesh push\` was spawned — the copy itself, its hash check on arrival and ${into}; the rest of the ${fmtS(median(m1.map(s => s.ms)))} is the task and its results. Files the dispatcher sent: ${m1.map(s => s.sentFiles ?? 0).join(', ')} per sample, of ${r.hosts} targets (the others fetched it from runners that held it or were still receiving it: cut-through).`,
+      `- ${t}, second push: files sent ${m2.map(s => s.sentFiles ?? 0).join(', ')} per sample (the runners already hold the hash); bytes on host1's link ${mib(median(m2.map(s => s.bytes)))} (median) vs ${mib(median(m1.map(s => s.bytes)))} the first time; the last runner started ${fmtS(median(m2.map(s => s.stagedMs ?? NaN)))} after the push was spawned (${into}).`,
+      `- ${t}: its time includes what the others do not do: each runner hashes what it receives before it keeps it, then ${t === 'mesh' ? 'copies it from its cache into the task\'s work dir' : 'links it from its cache into the task\'s work dir'}; staging alone (to the last runner's start) vs pdcp: ${fmtNum(median(m1.map(s => s.stagedMs ?? NaN)) / median(pd.map(s => s.ms)), 2)}×.`
+    ]
+  })
   const prof = r.profiles
   const profText = prof == null
     ? '- no profile (run without --no-cpu-prof)'
@@ -470,7 +480,7 @@ async function main (argv: string[]): Promise<number> {
     { bin: '/usr/bin/pdcp', pkg: 'pdsh' }, { bin: '/usr/bin/pdsh', pkg: 'pdsh' }, { bin: '/usr/bin/rsync', pkg: 'rsync' }
   ])
   if (missing != null) {
-    if (opts.only.some(t => t !== 'mesh')) { console.error(`bench:staging: ${missing}`); await reaper.cleanup(); return 1 }
+    if (opts.only.some(t => !isMesh(t))) { console.error(`bench:staging: ${missing}`); await reaper.cleanup(); return 1 }
     notes.push(missing)
   }
   const load0 = loadavg()
@@ -497,8 +507,11 @@ async function main (argv: string[]): Promise<number> {
     const sha256 = await makeInput(input, sizeBytes)
     reaper.onCleanup(async () => { await rm(input, { force: true }) })
     const taskFile = join(workdir, 'task.json')
-    await writeFile(taskFile, JSON.stringify({ name: 'staging-check', command: ['stat', '-c', '%s %n', FILE], timeoutSec: 900, files: [{ src: FILE, dest: FILE }] }, null, 2))
-    const lab: Lab = { state, dispatcher, targets, ssh, input, sha256, taskFile, reaper, sizeBytes }
+    const readOnlyTaskFile = join(workdir, 'task-ro.json')
+    const task = (readOnly: boolean): string => JSON.stringify({ name: 'staging-check', command: ['stat', '-c', '%s %n', FILE], timeoutSec: 900, files: [{ src: FILE, dest: FILE, ...(readOnly ? { readOnly } : {}) }] }, null, 2)
+    await writeFile(taskFile, task(false))
+    await writeFile(readOnlyTaskFile, task(true))
+    const lab: Lab = { state, dispatcher, targets, ssh, input, sha256, taskFile, readOnlyTaskFile, reaper, sizeBytes }
     console.log(`  sshd on ${targets.length} hosts; input ${opts.sizeMiB} MiB, sha256 ${sha256.slice(0, 16)}…`)
     const df = await run('df', ['-h', '/tmp', workdir])
     console.log(df.stdout.trim())
@@ -509,16 +522,16 @@ async function main (argv: string[]): Promise<number> {
       for (const tool of order) {
         if (reaper.interrupted) return new Promise<number>(() => {})
         for (const copy of ['first', 'second'] as const) {
-          const x = tool === 'mesh' ? await meshSample(lab, copy, k) : await sshSample(lab, tool, copy, k)
+          const x = isMesh(tool) ? await meshSample(lab, tool, copy, k) : await sshSample(lab, tool, copy, k)
           results.samples.push(x)
           console.log(`  sample ${k} ${tool} ${copy}: ${fmtS(x.ms)}, ${fmtNum(x.bytes / 2 ** 20, 0)} MiB sent${x.stagedMs != null ? `, staged ${fmtS(x.stagedMs)}, sentFiles ${x.sentFiles ?? '?'}` : ''}${x.ok ? '' : ` FAILED: ${x.problem ?? ''}`}`)
         }
-        if (tool === 'mesh') await cleanMesh(lab)
+        if (isMesh(tool)) await cleanMesh(lab)
         else await cleanSsh(lab)
         await sleep(1_000)
       }
     }
-    if (opts.cpuProf && opts.only.includes('mesh')) {
+    if (opts.cpuProf && opts.only.some(isMesh)) {
       console.log('  profiled push…')
       results.profiles = await profiledPush(lab, join(workdir, 'prof'))
       await cleanMesh(lab)
