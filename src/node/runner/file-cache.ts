@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants as fsConstants, createReadStream } from 'node:fs'
-import { chmod, copyFile, link, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises'
+import { chmod, copyFile, link, mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { toError } from '../../errors.js'
@@ -20,6 +20,8 @@ const PERMISSION_BITS = 0o777
  * to) and is dropped. Not the epoch: some tools refuse pre-1980 dates (zip). Use is kept in atime.
  */
 export const SEALED_MTIME = new Date('2000-01-01T00:00:00Z')
+/** in the cache's root once every file in it has a sealed mtime */
+const SEALED_MARKER = '.sealed'
 
 /**
  * How long a peer's read of a file this runner neither holds nor receives waits for its transfer
@@ -56,6 +58,30 @@ export class FileCache {
   path (sha256: string): string {
     if (!SHA256.test(sha256)) throw new Error(`not a sha256: ${sha256.slice(0, 80)}`)
     return join(this.root, sha256.slice(0, 2), sha256)
+  }
+
+  /**
+   * Seals files cached by a runner older than sealing (they have their arrival time as mtime):
+   * such a runner only ever copied its files, so none was written by a task. Once per cache (a
+   * marker file); call before the first offer. Returns how many files it sealed.
+   */
+  async sealOlder (): Promise<number> {
+    const marker = join(this.root, SEALED_MARKER)
+    if (await stat(marker).then(() => true, () => false)) return 0
+    let sealed = 0
+    for (const shard of await readdir(this.root).catch(() => [])) {
+      for (const name of await readdir(join(this.root, shard)).catch(() => [])) {
+        if (!SHA256.test(name)) continue
+        const path = join(this.root, shard, name)
+        const st = await stat(path).catch(() => undefined)
+        if (st == null || !st.isFile() || st.mtimeMs === SEALED_MTIME.getTime()) continue
+        await utimes(path, st.atime, SEALED_MTIME)
+        sealed++
+      }
+    }
+    await mkdir(this.root, { recursive: true })
+    await writeFile(marker, '')
+    return sealed
   }
 
   /**

@@ -96,7 +96,8 @@ async function list (dir: string): Promise<string[]> {
   try {
     return await readdir(dir)
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return []
+    // ENOTDIR: a file at the cache's top (its marker), not a shard
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return []
     throw err
   }
 }

@@ -107,6 +107,9 @@ export class Runner implements OfferHandler {
    * tells how), or is gone and reported `lost` so its dispatcher can try again.
    */
   async recover (): Promise<Recovery> {
+    await this.cache.sealOlder().then(
+      n => { if (n > 0) this.c.log.info({ component: 'runner', files: n }, 'sealed the mtimes of files cached by an older version') },
+      (err: unknown) => { this.c.log.warn({ component: 'runner', err }, 'cannot seal the file cache; older files count as changed and are fetched again') })
     const { entries, unreadable } = await this.c.journal.read()
     for (const u of unreadable) this.c.log.warn({ component: 'runner', entry: u.key, reason: u.reason }, 'journal entry does not decode; kept on disk, not recovered')
     const out: Recovery = { adopted: 0, finished: 0, lost: 0, unreadable: unreadable.length }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { appendFile, chmod, mkdtemp, readdir, readFile, rm, stat, utimes } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -233,6 +233,27 @@ describe('runner file cache', () => {
     // received again, it is whole and sealed
     await cache.receive(sha(data), data.byteLength, from(data))
     assert.ok(await cache.has(sha(data)))
+  })
+
+  it('seals files cached by an older version once, so they are not taken for changed ones', async () => {
+    const changed: string[] = []
+    const root = join(dir, 'k')
+    const older = randomBytes(500)
+    const path = join(root, sha(older).slice(0, 2), sha(older))
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(path, older, { mode: 0o600 })
+    await writeFile(`${path}.abc.part`, older.subarray(0, 10))
+    const cache = new FileCache(root, { onChanged: s => changed.push(s) })
+    assert.equal(await cache.sealOlder(), 1)
+    assert.ok(await cache.has(sha(older)))
+    assert.deepEqual(changed, [])
+    assert.notEqual((await stat(`${path}.abc.part`)).mtimeMs, SEALED_MTIME.getTime(), 'a transfer in progress is not sealed')
+    // done once: a file changed later is a changed file
+    await utimes(path, new Date(), new Date())
+    assert.equal(await cache.sealOlder(), 0)
+    assert.equal(await cache.has(sha(older)), false)
+    assert.deepEqual(changed, [sha(older)])
+    assert.equal(await new FileCache(join(dir, 'k-new')).sealOlder(), 0, 'a new cache: nothing to seal')
   })
 
   it('a use marks the file\'s atime and keeps its sealed mtime', async () => {

@@ -106,6 +106,15 @@ describe('runner disk janitor', () => {
     assert.equal(existsSync(join(cache, 'bb', sha('b'))), false)
   })
 
+  it('skips the marker file at the top of the cache', async () => {
+    await mkdir(cache, { recursive: true })
+    await writeFile(join(cache, '.sealed'), '')
+    const path = await cached(sha('m'), 100, 3 * DAY)
+    const r = await sweep(init())
+    assert.equal(r.cacheBytes, 100)
+    assert.equal(existsSync(path), true)
+  })
+
   it('does nothing in a home without tasks or cache yet', async () => {
     assert.deepEqual(await sweep(init()), { taskDirs: 0, cacheFiles: 0, cacheBytesFreed: 0, cacheBytes: 0 })
   })
