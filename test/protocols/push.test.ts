@@ -2,7 +2,8 @@
  * The push protocol between two real libp2p nodes (TCP on loopback, in one process, behind a swarm
  * key): refused offers must not leak streams — past the per-protocol limit (64) a leak made every
  * push fail — a runner slower than the network must slow the sender down, not lose the push, and
- * (1.2.0) offers to one runner share a few kept streams that end when unused.
+ * (1.2.0) offers to one runner share a few kept streams that end when unused; (1.3.0) a runner of
+ * an older version is offered read-only files without their mark.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -10,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { silentLogger } from '../../src/node/logger.js'
 import { unsignedAuth } from '../../src/node/membership/index.js'
 import { MAX_PUSHES_IN_FLIGHT_PER_RUNNER } from '../../src/protocols/push/constants.js'
-import { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, push, selfSupply } from '../../src/protocols/push/index.js'
+import { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, PUSH_PROTOCOL_1_2, push, selfSupply } from '../../src/protocols/push/index.js'
 import { connectedPair } from '../helpers/libp2p-pair.js'
 import type { MeshLibp2p } from '../../src/node/libp2p.js'
 import type { Stream } from '@libp2p/interface'
@@ -217,11 +218,30 @@ describe('push protocol over real libp2p', () => {
       }, {}, { auth: refusing })
     })
 
+    it('offers read-only files with their mark to a 1.3.0 runner, and without it to a 1.2.0 one (which keeps its stream)', async () => {
+      const me = dispatcher.peerId.toString()
+      const seen: TaskOffer[] = []
+      const recording = { open: async (o: TaskOffer): Promise<OfferSession> => { seen.push(o); return accepting.open() } }
+      const sha256 = 'a'.repeat(64)
+      const withFile = (id: string): TaskOffer => ({ ...offer(id, me), files: [{ dest: 'in.img', sha256, size: 0, mode: 0o644, readOnly: true }, { dest: 'out.txt', sha256, size: 0, mode: 0o600 }] })
+      await withPush(async (client) => {
+        assert.equal((await client.push(runner.peerId, withFile('new'), none, {})).status, 'accepted')
+        await runner.unhandle(PUSH_PROTOCOL)
+        // the kept 1.3.0 stream goes on; a fresh one is 1.2.0
+        for (const c of dispatcher.getConnections(runner.peerId)) for (const s of c.streams) if (s.protocol === PUSH_PROTOCOL) s.abort(new Error('runner upgraded down'))
+        await until('no 1.3.0 stream left', () => streams(PUSH_PROTOCOL).dispatcher === 0 && streams(PUSH_PROTOCOL).runner === 0)
+        for (let i = 0; i < 2; i++) assert.equal((await client.push(runner.peerId, withFile(`old${i}`), none, {})).status, 'accepted')
+        assert.deepEqual(streams(PUSH_PROTOCOL_1_2), { dispatcher: 1, runner: 1 }, 'both offers over one kept 1.2.0 stream')
+      }, {}, { handler: recording })
+      assert.deepEqual(seen.map(o => o.files.map(f => f.readOnly)), [[true, undefined], [undefined, undefined], [undefined, undefined]])
+      assert.deepEqual(seen[1]!.files.map(f => Object.keys(f).sort()), [['dest', 'mode', 'sha256', 'size'], ['dest', 'mode', 'sha256', 'size']])
+    })
+
     it('closes each stream after one offer with a runner that speaks only 1.1.0', async () => {
       const me = dispatcher.peerId.toString()
       await withPush(async (client) => {
         // what an older daemon registers
-        await runner.unhandle(PUSH_PROTOCOL)
+        await runner.unhandle([PUSH_PROTOCOL, PUSH_PROTOCOL_1_2])
         for (let i = 0; i < 3; i++) {
           const r = await client.push(runner.peerId, offer(`old${i}`, me), none, {})
           assert.equal(r.status, 'accepted', JSON.stringify(r))

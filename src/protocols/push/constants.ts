@@ -1,16 +1,21 @@
 /**
+ * 1.3.0: as 1.2.0, and an offer's files may be marked readOnly (the runner links them from its
+ * cache); a runner of an older version is offered the same files without the mark, and copies them.
  * 1.2.0: as 1.1.0, and the stream stays open after the runner's last word for the dispatcher's next
  * offer to that runner (the dispatcher ends it by closing its side). 1.1.0: each missing file is
  * announced by a header naming its source (the dispatcher's bytes or a peer that holds it) and
  * answered with a result. 1.0.0: the dispatcher sends every missing file itself. The older ones are
  * still spoken, so a mesh can be upgraded one machine at a time.
  */
-export const PUSH_PROTOCOL = '/mesh/push/1.2.0'
+export const PUSH_PROTOCOL = '/mesh/push/1.3.0'
+export const PUSH_PROTOCOL_1_2 = '/mesh/push/1.2.0'
 export const PUSH_PROTOCOL_1_1 = '/mesh/push/1.1.0'
 export const PUSH_PROTOCOL_1_0 = '/mesh/push/1.0.0'
-export const PUSH_PROTOCOLS = [PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, PUSH_PROTOCOL_1_0]
+export const PUSH_PROTOCOLS = [PUSH_PROTOCOL, PUSH_PROTOCOL_1_2, PUSH_PROTOCOL_1_1, PUSH_PROTOCOL_1_0]
+/** the versions whose stream stays open after an offer for the next one (1.2.0 and later) */
+export const keepsStream = (protocol: string | undefined): boolean => protocol === PUSH_PROTOCOL || protocol === PUSH_PROTOCOL_1_2
 /**
- * 1.2.0: a dispatcher keeps at most this many streams per runner open between offers, each for at
+ * 1.2.0 and later: a dispatcher keeps at most this many streams per runner open between offers, each for at
  * most PUSH_STREAM_IDLE_MS; a runner waits PUSH_STREAM_WAIT_MS for the next offer (well beyond the
  * dispatcher's idle time, so a runner never closes a stream an offer is on its way over)
  */

@@ -26,7 +26,7 @@ import type { Logger } from '../../node/logger.js'
 import type { PeerId, Libp2p } from '@libp2p/interface'
 
 export type { TaskOffer, OfferedFile, OfferReply, FinalReply } from './messages.js'
-export { PUSH_PROTOCOL, PUSH_PROTOCOL_1_1, PUSH_PROTOCOL_1_0 } from './constants.js'
+export { PUSH_PROTOCOL, PUSH_PROTOCOL_1_2, PUSH_PROTOCOL_1_1, PUSH_PROTOCOL_1_0 } from './constants.js'
 
 /** The runner's side of one offer; the local (self-dispatch) path uses the same interface. */
 export interface OfferSession {

@@ -4,7 +4,7 @@ import { ProtocolError, frames } from '../frames.js'
 import { oneLine } from '../peer-text.js'
 import { FILE_CHUNK_BYTES } from '../file/constants.js'
 import { receiveFile, sendFile } from '../file/transfer.js'
-import { MAX_HEADERS_PER_FILE, MAX_IDLE_PUSH_STREAMS, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSHES_IN_FLIGHT_PER_RUNNER, MAX_PUSH_STREAMS_PER_PEER, MIN_COPY_BYTES_PER_S, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOLS, PUSH_PROTOCOL_1_0, PUSH_STREAM_IDLE_MS, PUSH_STREAM_WAIT_MS, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
+import { MAX_HEADERS_PER_FILE, MAX_IDLE_PUSH_STREAMS, MAX_INBOUND_PUSH_STREAMS, MAX_OFFER_BYTES, MAX_PUSHES_IN_FLIGHT_PER_RUNNER, MAX_PUSH_STREAMS_PER_PEER, MIN_COPY_BYTES_PER_S, MIN_RELAY_BYTES_PER_S, PUSH_PROTOCOL, PUSH_PROTOCOLS, PUSH_PROTOCOL_1_0, PUSH_STREAM_IDLE_MS, keepsStream, PUSH_STREAM_WAIT_MS, PUSH_TIMEOUT_MS, SOURCE_WAIT_NOTICE_MS } from './constants.js'
 import { limitPerPeer } from '../inbound-limit.js'
 import { PeerGate } from '../peer-gate.js'
 import { KeptStreams } from './kept-streams.js'
@@ -74,14 +74,17 @@ export class PushService implements Push {
     let stream: Stream | undefined
     let committing = false
     try {
-      const text = JSON.stringify(offer)
-      const { auth, cert } = await this.init.auth.sign(new TextEncoder().encode(text), offer)
-      const frame = { body: text, auth, cert }
       // a kept stream, or a new one (a dial that fails has delivered nothing: a certain failure).
       // The price of keeping: a kept stream whose host died unnoticed takes the offer and never
       // answers, so that attempt ends uncertain (retried as the next attempt, never run twice)
       const f = this.kept.take(runner) ?? frames(await this.components.node.dialProtocol(peer, PUSH_PROTOCOLS, { signal }), MAX_OFFER_BYTES)
       stream = f.stream
+      // signed as sent: a runner older than 1.3.0 would refuse the readOnly mark, so it gets the
+      // files without it and copies them (a copy is a correct read-only input, only a slower one)
+      const sent = stream.protocol === PUSH_PROTOCOL ? offer : withoutReadOnly(offer)
+      const text = JSON.stringify(sent)
+      const { auth, cert } = await this.init.auth.sign(new TextEncoder().encode(text), sent)
+      const frame = { body: text, auth, cert }
       // a runner needing no files commits right after its reply, and a write that fails while it
       // waits for the socket to drain may have delivered the whole offer: from here on a failure
       // leaves the outcome unknown (only a clean rejection below is certain)
@@ -92,7 +95,7 @@ export class PushService implements Push {
       if (reply.status === 'rejected') {
         committing = false
         // kept for the next offer, or closed: a stream left open counts against the per-protocol stream limit
-        await this.kept.release(runner, f, f.stream.protocol === PUSH_PROTOCOL)
+        await this.kept.release(runner, f, keepsStream(f.stream.protocol))
         return { ...fromPeer(reply), sentFiles: 0 }
       }
       for (const file of offer.files) {
@@ -113,7 +116,7 @@ export class PushService implements Push {
       const bytes = offer.files.reduce((n, x) => n + x.size, 0)
       const finalSignal = anySignal([options.signal, AbortSignal.timeout(this.timeoutMs + 1000 * Math.ceil(bytes / MIN_COPY_BYTES_PER_S))])
       const final = await f.readJson(this.validators.finalReply, 'final reply', { signal: finalSignal }).finally(() => { finalSignal.clear() })
-      await this.kept.release(runner, f, f.stream.protocol === PUSH_PROTOCOL)
+      await this.kept.release(runner, f, keepsStream(f.stream.protocol))
       return { ...fromPeer(final), sentFiles, fetchedFiles: reply.missing.length - sentFiles }
     } catch (err) {
       stream?.abort(toError(err))
@@ -175,7 +178,7 @@ export class PushService implements Push {
         const trusted = await this.serveOffer(f, frame, from)
         // a refused signature or a malformed offer ends the stream: a peer that cannot make a valid
         // offer must not hold one of its stream slots here for PUSH_STREAM_WAIT_MS per attempt
-        frame = trusted && stream.protocol === PUSH_PROTOCOL ? await nextOffer(f, this.stopping.signal) : undefined
+        frame = trusted && keepsStream(stream.protocol) ? await nextOffer(f, this.stopping.signal) : undefined
       }
       await stream.close()
     } catch (err) {
@@ -304,4 +307,10 @@ function rejectedSession (reason: string): OfferSession {
     abort: () => {},
     extend: () => {}
   }
+}
+
+/** the offer as a runner older than 1.3.0 reads it: no file marked readOnly */
+function withoutReadOnly (offer: TaskOffer): TaskOffer {
+  if (!offer.files.some(f => f.readOnly === true)) return offer
+  return { ...offer, files: offer.files.map(({ dest, sha256, size, mode }) => ({ dest, sha256, size, mode })) }
 }
