@@ -13,7 +13,7 @@ import { DEFAULT_RETRY_POLICY, backoffMs, mayRetry, placeRetryMs } from './retry
 import { Track } from './track.js'
 import { ReleasedCapacity } from './released.js'
 import { PlacementWaits } from './waits.js'
-import type { StagedFile } from './files.js'
+import type { StagedFile, StagedFileChangedError } from './files.js'
 import type { RetryPolicy } from './retry.js'
 import type { TrackState } from './track.js'
 import type { Logs } from '../../protocols/logs/index.js'
@@ -112,6 +112,8 @@ interface Job extends Omit<QueuedJob, 'tracks'> {
   controller: AbortController
   /** who holds the job's files: every push of the job (--all children, retries) shares it */
   supply?: FileSupply
+  /** a staged file changed after it was hashed: no push of this job can succeed, so none is tried again */
+  inputChanged?: StagedFileChangedError
 }
 
 const DEFAULT_MAX_QUEUED = 10_000
@@ -381,6 +383,7 @@ export class Dispatcher {
     let lastReasons = 'no peer known'
     let round = 0
     while (!signal.aborted) {
+      if (job.inputChanged != null) throw job.inputChanged
       const candidates = [this.c.self(), ...this.candidates()]
       const req = this.placementRequest(job, id, candidates)
       // prefer runners an earlier attempt was not lost on; fall back to them rather than wait
@@ -408,6 +411,7 @@ export class Dispatcher {
 
   private async pushFirst (job: Job, id: string, attempt: number, choices: Choice[], candidates: Candidate[], rejections: string[]): Promise<Placement[]> {
     for (const choice of choices) {
+      if (job.inputChanged != null) break
       const outcome = await this.pushTo(job, id, attempt, choice, candidates, rejections)
       if (outcome.placement != null) return [outcome.placement]
       // the last runner may run it after all: never share an attempt number between two runs
@@ -440,7 +444,7 @@ export class Dispatcher {
       if (outcome.placement != null) return outcome.placement
       // the peer may run the last offer after all: never share an attempt number between two runs
       if (outcome.uncertain) attempt++
-      if (signal.aborted || Date.now() >= job.deadline) {
+      if (signal.aborted || Date.now() >= job.deadline || job.inputChanged != null) {
         rejections.push(...why)
         if (!signal.aborted) {
           await this.c.publish({ ...this.dispatcherRecord(job, id, attempt, 'rejected', null), error: `not placed on ${runnerName}: ${why.join('; ')}`.slice(0, 2000), finishedAt: new Date().toISOString() })
@@ -457,7 +461,7 @@ export class Dispatcher {
   private async pushTo (job: Job, id: string, attempt: number, choice: Choice, candidates: Candidate[], rejections: string[]): Promise<{ placement?: Placement, uncertain: boolean }> {
     await this.offering(job, id, attempt)
     const offer = this.offer(job, id, attempt, choice)
-    job.supply ??= createFileSupply({ files: job.files, self: this.c.peerId })
+    job.supply ??= createFileSupply({ files: job.files, self: this.c.peerId, onChanged: err => { job.inputChanged ??= err } })
     const reply = choice.peerId === this.c.peerId
       ? await pushLocal(this.c.local, this.c.auth, offer, job.supply, this.c.peerId)
       : await this.c.push.push(peerIdFromString(choice.peerId), offer, job.supply, { signal: AbortSignal.any([this.controller.signal, job.controller.signal]) })

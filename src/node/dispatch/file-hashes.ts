@@ -9,6 +9,8 @@ export interface FileHash {
   size: number
   /** permission bits, for the runner's copy */
   mode: number
+  /** device, inode, size, mtime and ctime before it was read: while they stay, so do its bytes */
+  identity: string
 }
 
 /**
@@ -36,17 +38,13 @@ export interface FileHashesInit {
   now?: () => number
 }
 
-interface Entry extends FileHash {
-  identity: string
-}
-
 const CHUNK_BYTES = 1024 * 1024
 
 export function createFileHashes (init: FileHashesInit = {}): FileHashes {
   const maxEntries = init.maxEntries ?? 1024
   const settleNs = BigInt(Math.round((init.settleMs ?? 2000) * 1e6))
   const now = init.now ?? Date.now
-  const entries = new Map<string, Entry>()
+  const entries = new Map<string, FileHash>()
   let hits = 0
   let reads = 0
 
@@ -54,14 +52,14 @@ export function createFileHashes (init: FileHashesInit = {}): FileHashes {
     stats: () => ({ hits, reads, entries: entries.size }),
     async hash (path) {
       const before = await stat(path, { bigint: true })
-      const identity = identityOf(before)
+      const identity = fileIdentity(before)
       const known = entries.get(path)
       if (known?.identity === identity) {
         // most recently used last: the Map's order is the eviction order
         entries.delete(path)
         entries.set(path, known)
         hits++
-        return { sha256: known.sha256, size: known.size, mode: Number(before.mode & 0o777n) }
+        return { sha256: known.sha256, size: known.size, mode: Number(before.mode & 0o777n), identity }
       }
       const startedNs = BigInt(now()) * 1_000_000n
       reads++
@@ -69,17 +67,18 @@ export function createFileHashes (init: FileHashesInit = {}): FileHashes {
       for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES })) digest.update(chunk as Buffer)
       const sha256 = digest.digest('hex')
       const after = await stat(path, { bigint: true })
-      const result = { sha256, size: Number(before.size), mode: Number(before.mode & 0o777n) }
+      const result = { sha256, size: Number(before.size), mode: Number(before.mode & 0o777n), identity }
       entries.delete(path)
       // changed while read, or too recently to trust its timestamps: use this hash once, keep none
-      if (identityOf(after) !== identity || startedNs - after.ctimeNs < settleNs) return result
-      entries.set(path, { ...result, identity })
+      if (fileIdentity(after) !== identity || startedNs - after.ctimeNs < settleNs) return result
+      entries.set(path, result)
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string)
       return result
     }
   }
 }
 
-function identityOf (st: BigIntStats): string {
+/** what git's index compares: a file whose identity is unchanged has not been written */
+export function fileIdentity (st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
 }

@@ -1,5 +1,5 @@
 import { fileSource } from './files.js'
-import type { StagedFile } from './files.js'
+import type { StagedFile, StagedFileChangedError } from './files.js'
 import type { FileLease, FileSupply } from '../../protocols/push/index.js'
 
 /**
@@ -28,6 +28,8 @@ export interface FileSupplyInit {
    * (default true; false: store and forward, a binomial tree of ⌈log₂(N+1)⌉ transfer times)
    */
   cutThrough?: boolean
+  /** a staged file turned out to have changed since it was hashed (the job cannot succeed) */
+  onChanged?: (err: StagedFileChangedError) => void
 }
 
 /**
@@ -40,7 +42,7 @@ export interface FileSupplyInit {
 export function createFileSupply (init: FileSupplyInit): FileSupply {
   const max = init.uploadsPerSource ?? UPLOADS_PER_SOURCE
   const cutThrough = init.cutThrough ?? true
-  const read = fileSource(init.files)
+  const read = fileSource(init.files, init.onChanged)
   const holders = new Map<string, Map<string, Holder>>()
   const wakers = new Set<() => void>()
   const wake = (): void => {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import { Dispatcher } from '../../../src/node/dispatch/index.js'
@@ -8,7 +11,7 @@ import { TaskRecords } from '../../../src/node/store/task-records.js'
 import type { DispatchEvent, DispatcherComponents, RunnerHealth } from '../../../src/node/dispatch/dispatcher.js'
 import type { RecordDb } from '../../../src/node/store/task-records.js'
 import type { TaskSpec } from '../../../src/node/task/index.js'
-import type { PushOutcome, TaskOffer } from '../../../src/protocols/push/index.js'
+import type { FileSupply, PushOutcome, TaskOffer } from '../../../src/protocols/push/index.js'
 import type { TaskRecord } from '../../../src/protocols/results/index.js'
 import { memDb } from '../../helpers/mem-db.js'
 
@@ -27,7 +30,7 @@ function spec (retries: number): TaskSpec {
 }
 
 /** One layer: the dispatcher over in-memory stores, a fake peer table, fake pushes and fake health. */
-function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (peer: string, offer: TaskOffer) => PushOutcome | Promise<PushOutcome>, maxQueued?: number, placeRetryMs?: (round: number) => number } = {}): {
+function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (peer: string, offer: TaskOffer, files: FileSupply) => PushOutcome | Promise<PushOutcome>, maxQueued?: number, placeRetryMs?: (round: number) => number } = {}): {
   d: Dispatcher
   offers: Array<{ peer: string, offer: TaskOffer }>
   records: TaskRecords
@@ -53,9 +56,9 @@ function harness (opts: { queue?: RecordDb, records?: TaskRecords, pushReply?: (
     // the dispatcher itself lacks the tag: it never runs the task
     self: () => ({ peerId: 'SELF', name: 'self', online: true, tags: [], numa, gpus: 0, freeGpus: 0, running: 0, numactl: false }),
     push: {
-      push: async (p: { toString: () => string }, offer: TaskOffer): Promise<PushOutcome> => {
+      push: async (p: { toString: () => string }, offer: TaskOffer, files: FileSupply): Promise<PushOutcome> => {
         offers.push({ peer: p.toString(), offer })
-        return await (opts.pushReply?.(p.toString(), offer) ?? { status: 'accepted', numaNode: 0, sentFiles: 0 })
+        return await (opts.pushReply?.(p.toString(), offer, files) ?? { status: 'accepted', numaNode: 0, sentFiles: 0 })
       }
     },
     records,
@@ -308,5 +311,66 @@ describe('dispatcher: --all children are bound to their peer', () => {
     assert.equal(rejected?.state, 'rejected')
     assert.match(rejected?.error ?? '', new RegExp(`not placed on ${P2.toLowerCase()}: .*dial timed out`))
     assert.equal(results.find(r => r.id === toP1.id)?.state, 'succeeded')
+  })
+})
+
+describe('dispatcher: a staged file that changes after it was hashed', () => {
+  /** a runner missing every file: it reads the dispatcher's bytes, as the push protocol does */
+  const reading = async (p: string, offer: TaskOffer, files: FileSupply): Promise<PushOutcome> => {
+    try {
+      for (const f of offer.files) for await (const _ of files.read(f.sha256)) { /* sent */ }
+      return { status: 'accepted', numaNode: 0, sentFiles: offer.files.length }
+    } catch (err) {
+      return { status: 'rejected', reason: `push to ${p} failed: ${(err as Error).message}`, sentFiles: 0 }
+    }
+  }
+  const staged = async (t: { after: (fn: () => Promise<void>) => void }): Promise<{ path: string, task: TaskSpec }> => {
+    const dir = await mkdtemp(join(tmpdir(), 'mesh-changed-'))
+    t.after(async () => { await rm(dir, { recursive: true, force: true }) })
+    const path = join(dir, 'input.bin')
+    await writeFile(path, 'version 1')
+    return { path, task: { ...spec(3), files: [{ src: path, dest: 'input.bin', readOnly: false }] } }
+  }
+
+  it('ends the task at once with one line naming the file (exit 2), trying no other runner', async (t) => {
+    const { path, task } = await staged(t)
+    let first = true
+    const h = harness({
+      pushReply: async (p, offer, files) => {
+        // written after submit hashed it: a copy still running, a build still writing
+        if (first) { first = false; await sleep(20); await appendFile(path, ' and more') }
+        return reading(p, offer, files)
+      }
+    })
+    t.after(async () => { await h.d.stop() })
+    const id = await h.d.submit({ spec: task, all: false, waitMs: 10_000 })
+    const line = `${path} changed after it was hashed for this task (still being written?); push again once it is complete`
+    // what `mesh push` waits on: the error itself, so the CLI exits 2 with this line
+    await assert.rejects(events(h.d, id), (err: Error & { exitCode?: number }) => err.message === line && err.exitCode === 2)
+    assert.equal(h.offers.length, 1, 'no other runner was offered what cannot succeed')
+    const record = await h.records.get(id)
+    assert.equal(record?.state, 'rejected')
+    assert.equal(record?.error, `dispatch failed: ${line}`)
+  })
+
+  it('--all: every child ends rejected with that line instead of retrying until the wait ends', async (t) => {
+    const { path, task } = await staged(t)
+    let changed: Promise<void> | undefined
+    const h = harness({
+      pushReply: async (p, offer, files) => {
+        // both offers are out before the file changes; neither reads it before
+        changed ??= sleep(20).then(async () => { await appendFile(path, ' and more') })
+        await changed
+        return reading(p, offer, files)
+      }
+    })
+    t.after(async () => { await h.d.stop() })
+    const id = await h.d.submit({ spec: task, all: true, waitMs: 30_000 })
+    // no child placed: the group fails as a whole, well before its 30 s wait (events() gives up at 20 s)
+    await assert.rejects(events(h.d, id), (err: Error & { exitCode?: number }) => /input\.bin changed after it was hashed/.test(err.message) && err.exitCode === 2)
+    assert.equal(h.offers.length, 2, 'one offer per child, none again')
+    const children = (await h.records.group(id)).filter(r => r.id !== id)
+    assert.deepEqual(children.map(r => r.state), ['rejected', 'rejected'])
+    for (const r of children) assert.match(r.error ?? '', /^not placed on .*: push to .* failed: .*input\.bin changed after it was hashed/)
   })
 })
