@@ -139,7 +139,12 @@ export class TaskRecords {
   }
 
   async list (filter: { state?: TaskState, limit?: number } = {}): Promise<TaskRecord[]> {
+    // a --all group's own record stays 'queued' for good once its children (each with a record of
+    // its own) are placed: from then on the group is listed as its children, as `mesh status` shows it
+    const parents = new Set<string>()
+    for (const [id, v] of this.index) if (v.group !== id) parents.add(v.group)
     const ids = [...this.index]
+      .filter(([id, v]) => !(v.state === 'queued' && parents.has(id)))
       .filter(([, v]) => filter.state == null || v.state === filter.state)
       .sort((a, b) => b[1].updatedAt - a[1].updatedAt)
       .slice(0, filter.limit ?? 100)

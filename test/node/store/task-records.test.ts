@@ -141,6 +141,24 @@ async function keys (db: RecordDb): Promise<number> {
   return n
 }
 
+describe('task records: listing', () => {
+  it('lists a --all group as its children once it has any, and a group nothing took as itself', async () => {
+    const store = new TaskRecords(memDb(), silentLogger(), { attempts: memDb() })
+    await store.put(rec({ id: 'g', group: 'g', state: 'queued', runner: null, updatedAt: 1000 }), env('g'))
+    await store.put(rec({ id: 'solo', group: 'solo', state: 'queued', runner: null, updatedAt: 1001 }), env('solo'))
+    assert.deepEqual((await store.list()).map(r => r.id).sort(), ['g', 'solo'], 'no child yet: the group waits, listed')
+    await store.put(rec({ id: 'g-1', group: 'g', runner: 'R1', state: 'succeeded', exitCode: 0, updatedAt: 2000 }), env('g-1'))
+    await store.put(rec({ id: 'g-2', group: 'g', runner: 'R2', state: 'running', updatedAt: 2001 }), env('g-2'))
+    assert.deepEqual((await store.list()).map(r => r.id).sort(), ['g-1', 'g-2', 'solo'])
+    assert.deepEqual((await store.list({ state: 'queued' })).map(r => r.id), ['solo'])
+    // a group whose placement failed ends with a record of its own: listed
+    await store.put(rec({ id: 'h', group: 'h', state: 'rejected', runner: null, error: 'no peer can take the task', updatedAt: 3000 }), env('h'))
+    await store.put(rec({ id: 'h-1', group: 'h', state: 'rejected', runner: null, updatedAt: 2999 }), env('h-1'))
+    assert.deepEqual((await store.list({ state: 'rejected' })).map(r => r.id).sort(), ['h', 'h-1'])
+    assert.equal((await store.group('g')).length, 3, 'mesh status of the group still finds every record')
+  })
+})
+
 describe('task records: a flood of records that never end', () => {
   it('keeps non-final records up to twice the retention, then forgets the oldest of them', async () => {
     const store = new TaskRecords(memDb(), silentLogger(), { maxRecords: 3, attempts: memDb() })
