@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import merge from 'it-merge'
 import { Level } from 'level'
 import { MeshError, errorCode, errorMessage } from '../errors.js'
 import { FINAL_STATES } from '../protocols/results/index.js'
@@ -616,8 +617,34 @@ export class Daemon {
     return executor
   }
 
-  /** Output of any task: from this node when it ran here, else streamed from its runner. */
-  async * logs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<{ stream: 'stdout' | 'stderr', data: string }> {
+  /**
+   * Output of any task: from this node when it ran here, else streamed from its runner. A --all
+   * group's is each child's, every chunk naming its task and runner (the CLI prefixes lines as
+   * `mesh push --all` does): one child after the other, or all at once when following.
+   */
+  async * logs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
+    const children = await this.groupChildren(id)
+    if (children.length === 0) {
+      yield * this.taskLogs(id, follow, signal)
+      return
+    }
+    const each = children.filter(c => c.runner != null).map(c => (async function * (d: Daemon) {
+      for await (const chunk of d.taskLogs(c.id, follow, signal)) yield { ...chunk, task: c.id, runnerName: c.runnerName ?? c.runner ?? '?' }
+    })(this))
+    if (follow) {
+      yield * merge(...each)
+      return
+    }
+    for (const one of each) yield * one
+  }
+
+  /** The children of --all group `id`, in the order of their numbers; none when `id` is a single task. */
+  private async groupChildren (id: string): Promise<TaskRecord[]> {
+    const number = (r: TaskRecord): number => Number(r.id.slice(id.length + 1))
+    return (await this.tasks().records.group(id)).filter(r => r.id !== id).sort((a, b) => number(a) - number(b))
+  }
+
+  private async * taskLogs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
     const { records, runner, logs } = this.tasks()
     const record = await records.get(id)
     const local = runner.isRunningHere(id) || record?.runner === this.node?.peerId.toString()
@@ -639,6 +666,20 @@ export class Daemon {
 
   /** Cancels a task wherever it is: queued at its dispatcher or running on its runner. */
   async cancel (id: string): Promise<CancelReply> {
+    const children = await this.groupChildren(id)
+    if (children.length === 0) return this.cancelOne(id)
+    // a --all group: the children still waiting for their peer stop at the dispatcher, and every
+    // child still running is cancelled where it runs
+    const stopped = await this.tasks().dispatcher.cancelQueued(id)
+    const replies = await Promise.all(children.filter(c => !FINAL_STATES.has(c.state)).map(async c =>
+      this.cancelOne(c.id).catch((err: unknown): CancelReply => ({ status: 'unknown', message: errorMessage(err) }))))
+    if (stopped) replies.unshift({ status: 'cancelled', message: `the tasks of group ${id} not placed yet were cancelled` })
+    if (replies.length === 0) return { status: 'finished', message: `every task of group ${id} already ended` }
+    const status = replies.some(r => r.status === 'cancelled') ? 'cancelled' : replies.every(r => r.status === 'finished') ? 'finished' : 'unknown'
+    return { status, message: replies.map(r => r.message).join('\n') }
+  }
+
+  private async cancelOne (id: string): Promise<CancelReply> {
     const { records, runner, dispatcher, cancel } = this.tasks()
     if (await dispatcher.cancelQueued(id)) return { status: 'cancelled', message: `task ${id} cancelled while queued` }
     if (runner.isRunningHere(id)) return runner.cancel(id)
@@ -656,6 +697,15 @@ export class Daemon {
       throw new MeshError(`cannot reach ${record.runnerName ?? holder} to cancel task ${id}: ${errorMessage(err)}`)
     }
   }
+}
+
+/** A piece of a task's output as `mesh logs` gets it; a --all group's names the child and its runner. */
+export interface LogsChunk {
+  stream: 'stdout' | 'stderr'
+  /** base64 */
+  data: string
+  task?: string
+  runnerName?: string
 }
 
 export interface TaskParts {

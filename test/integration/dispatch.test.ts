@@ -151,6 +151,31 @@ describe('dispatch across three daemons', () => {
     assert.ok(listed.some(t => t.id === id))
   })
 
+  it('a --all group: mesh logs prints every child\'s output prefixed with its peer, mesh cancel stops every child, mesh tasks lists the children', async () => {
+    const d = await a.cli(['push', '--all', '--tag', 'junos', '--detach', '--', 'sh', '-c', 'echo started; echo warm >&2; sleep 60'])
+    assert.equal(d.code, 0, d.stderr)
+    const id = d.stdout.trim()
+    const names = new Map([[a.id, a.info.name], [c.id, c.info.name]])
+    const logs = await waitFor('every child\'s output, from b (neither dispatcher nor runner)', async () => {
+      const l = await b.cli(['logs', id])
+      return l.code === 0 && l.stdout.split('\n').length === 3 && l.stderr.split('\n').length === 3 ? l : undefined
+    })
+    assert.deepEqual(logs.stdout.split('\n').filter(Boolean).sort(), [...names.values()].map(n => `${n}: started`).sort())
+    assert.deepEqual(logs.stderr.split('\n').filter(Boolean).sort(), [...names.values()].map(n => `${n}: warm`).sort())
+    const cancel = await b.cli(['cancel', id])
+    assert.equal(cancel.code, 0, cancel.stderr)
+    assert.equal(cancel.stdout.trim().split('\n').length, 2, cancel.stdout)
+    await waitFor('every child cancelled', async () => {
+      const recs = JSON.parse((await a.cli(['status', '--json', id])).stdout) as TaskRecord[]
+      return recs.length === 2 && recs.every(r => r.state === 'cancelled')
+    })
+    const listed = JSON.parse((await c.cli(['tasks', '--json'])).stdout) as TaskRecord[]
+    assert.deepEqual(listed.filter(r => r.group === id).map(r => r.id).sort(), [`${id}-1`, `${id}-2`], 'the children, not a group record left queued')
+    const again = await b.cli(['cancel', id])
+    assert.equal(again.code, 0)
+    assert.match(again.stdout, /every task of group .* already ended/)
+  })
+
   it('mesh logs -f follows a running task from another node until it ends', async () => {
     const d = await a.cli(['push', '--detach', '--tag', 'regression', '--', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.4; done'])
     const id = d.stdout.trim()
