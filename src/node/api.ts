@@ -3,7 +3,7 @@ import { createTaskValidator, mergeCliTags, parseTaskFile } from './task/index.j
 import type { ControlHandler } from './control/index.js'
 import type { Daemon } from './daemon.js'
 import type { DispatchEvent } from './dispatch/index.js'
-import type { TaskRecord, TaskState } from '../protocols/results/index.js'
+import type { TaskState } from '../protocols/results/index.js'
 import type { InviteGrant } from './trust/index.js'
 
 /** What `mesh push` sends: the task file's text (re-parsed here: the socket is a boundary too). */
@@ -100,11 +100,7 @@ export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
       return d.adoptRevocations(Buffer.from(list, 'base64'))
     },
     wait: async (params, ctx) => {
-      const id = taskId(params)
-      const rec: TaskRecord | undefined = await d.tasks().records.get(id)
-      if (rec == null) throw new MeshError(`no task ${id} is known to this node`, 1)
-      // finalRecord() knows when a lost attempt is about to be retried here: not the end yet
-      return d.tasks().dispatcher.finalRecord(id, ctx.signal)
+      return d.waitFinal(taskId(params), ctx.signal)
     }
   }
 }

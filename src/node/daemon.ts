@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import merge from 'it-merge'
 import { Level } from 'level'
 import { MeshError, errorCode, errorMessage } from '../errors.js'
-import { FINAL_STATES } from '../protocols/results/index.js'
 import { createExecutor, selectExecutor } from '../exec/index.js'
 import { cancel as cancelProtocol } from '../protocols/cancel/index.js'
 import { heartbeat } from '../protocols/heartbeat/index.js'
@@ -41,6 +39,7 @@ import { liveness as livenessService } from './liveness/index.js'
 import { installSwarmKey, readSwarmKey } from './swarm-key.js'
 import { meshVersion } from './version.js'
 import { peerEntries, selfEntry } from './views.js'
+import { createTaskQueries } from './task-queries.js'
 import type { Capabilities } from './capabilities/index.js'
 import type { MeshConfig } from './config.js'
 import type { ControlServer } from './control/index.js'
@@ -56,7 +55,7 @@ import type { Logs } from '../protocols/logs/index.js'
 import type { FileProtocol } from '../protocols/file/index.js'
 import type { Push } from '../protocols/push/index.js'
 import type { Results, TaskRecord } from '../protocols/results/index.js'
-import type { LogChunk } from './runner/log-reader.js'
+import type { LogsChunk, TaskQueries } from './task-queries.js'
 import type { Membership } from './membership/index.js'
 import type { TrustState } from './membership/files.js'
 import type { Revocations } from '../protocols/revocations/index.js'
@@ -115,6 +114,7 @@ export class Daemon {
   private connector?: Connector
   private control?: ControlServer
   private parts?: TaskParts
+  private taskQueries?: TaskQueries
   private membership: Membership = openMembership(unsignedAuth())
   private trust: TrustState = { authorities: [] }
   private authority?: AuthorityMembership
@@ -617,95 +617,25 @@ export class Daemon {
     return executor
   }
 
-  /**
-   * Output of any task: from this node when it ran here, else streamed from its runner. A --all
-   * group's is each child's, every chunk naming its task and runner (the CLI prefixes lines as
-   * `mesh push --all` does): one child after the other, or all at once when following.
-   */
-  async * logs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
-    const children = await this.groupChildren(id)
-    if (children.length === 0) {
-      yield * this.taskLogs(id, follow, signal)
-      return
-    }
-    const each = children.filter(c => c.runner != null).map(c => (async function * (d: Daemon) {
-      for await (const chunk of d.taskLogs(c.id, follow, signal)) yield { ...chunk, task: c.id, runnerName: c.runnerName ?? c.runner ?? '?' }
-    })(this))
-    if (follow) {
-      yield * merge(...each)
-      return
-    }
-    for (const one of each) yield * one
+  /** `mesh logs`: see TaskQueries */
+  logs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
+    return this.queries().logs(id, follow, signal)
   }
 
-  /** The children of --all group `id`, in the order of their numbers; none when `id` is a single task. */
-  private async groupChildren (id: string): Promise<TaskRecord[]> {
-    const number = (r: TaskRecord): number => Number(r.id.slice(id.length + 1))
-    return (await this.tasks().records.group(id)).filter(r => r.id !== id).sort((a, b) => number(a) - number(b))
+  /** `mesh status --wait`: see TaskQueries */
+  async waitFinal (id: string, signal: AbortSignal): Promise<TaskRecord | TaskRecord[]> {
+    return this.queries().waitFinal(id, signal)
   }
 
-  private async * taskLogs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
-    const { records, runner, logs } = this.tasks()
-    const record = await records.get(id)
-    const local = runner.isRunningHere(id) || record?.runner === this.node?.peerId.toString()
-    let source: AsyncIterable<LogChunk> | undefined
-    if (local) {
-      source = runner.logs(id, follow, signal)
-    } else {
-      if (record == null) throw new MeshError(`no task ${id} is known to this node`)
-      if (record.runner == null) throw new MeshError(`task ${id} has not started on any runner yet (state ${record.state})`)
-      source = logs.fetch(peerIdFromString(record.runner), id, follow, signal)
-    }
-    try {
-      for await (const chunk of source ?? []) yield { stream: chunk.stream, data: Buffer.from(chunk.data).toString('base64') }
-    } catch (err) {
-      if (signal.aborted) return
-      throw new MeshError(`cannot read the logs of task ${id} from ${record?.runnerName ?? 'its runner'}: ${errorMessage(err)}`)
-    }
-  }
-
-  /** Cancels a task wherever it is: queued at its dispatcher or running on its runner. */
+  /** `mesh cancel`: see TaskQueries */
   async cancel (id: string): Promise<CancelReply> {
-    const children = await this.groupChildren(id)
-    if (children.length === 0) return this.cancelOne(id)
-    // a --all group: the children still waiting for their peer stop at the dispatcher, and every
-    // child still running is cancelled where it runs
-    const stopped = await this.tasks().dispatcher.cancelQueued(id)
-    const replies = await Promise.all(children.filter(c => !FINAL_STATES.has(c.state)).map(async c =>
-      this.cancelOne(c.id).catch((err: unknown): CancelReply => ({ status: 'unknown', message: errorMessage(err) }))))
-    if (stopped) replies.unshift({ status: 'cancelled', message: `the tasks of group ${id} not placed yet were cancelled` })
-    if (replies.length === 0) return { status: 'finished', message: `every task of group ${id} already ended` }
-    const status = replies.some(r => r.status === 'cancelled') ? 'cancelled' : replies.every(r => r.status === 'finished') ? 'finished' : 'unknown'
-    return { status, message: replies.map(r => r.message).join('\n') }
+    return this.queries().cancel(id)
   }
 
-  private async cancelOne (id: string): Promise<CancelReply> {
-    const { records, runner, dispatcher, cancel } = this.tasks()
-    if (await dispatcher.cancelQueued(id)) return { status: 'cancelled', message: `task ${id} cancelled while queued` }
-    if (runner.isRunningHere(id)) return runner.cancel(id)
-    const record = await records.get(id)
-    if (record == null) throw new MeshError(`no task ${id} is known to this node`)
-    if (FINAL_STATES.has(record.state)) return { status: 'finished', message: `task ${id} already ended: ${record.state}` }
-    const self = this.node?.peerId.toString()
-    const holders = record.runner != null ? [record.runner] : dispatcher.runnersOf(id).length > 0 ? dispatcher.runnersOf(id) : [record.dispatcher]
-    if (holders.length === 1 && holders[0] === self) return { status: 'unknown', message: `task ${id} is not held here any more` }
-    if (holders.includes(self ?? '')) return runner.cancel(id)
-    const holder = holders[0] ?? record.dispatcher
-    try {
-      return await cancel.request(peerIdFromString(holder), id)
-    } catch (err) {
-      throw new MeshError(`cannot reach ${record.runnerName ?? holder} to cancel task ${id}: ${errorMessage(err)}`)
-    }
+  private queries (): TaskQueries {
+    this.taskQueries ??= createTaskQueries({ parts: () => this.tasks(), self: () => this.node?.peerId.toString() })
+    return this.taskQueries
   }
-}
-
-/** A piece of a task's output as `mesh logs` gets it; a --all group's names the child and its runner. */
-export interface LogsChunk {
-  stream: 'stdout' | 'stderr'
-  /** base64 */
-  data: string
-  task?: string
-  runnerName?: string
 }
 
 export interface TaskParts {

@@ -176,6 +176,22 @@ describe('dispatch across three daemons', () => {
     assert.match(again.stdout, /every task of group .* already ended/)
   })
 
+  it('mesh status --wait of a --all group, on its dispatcher and on another node right after --detach, waits for every task and exits with the largest code', async () => {
+    const d = await a.cli(['push', '--all', '--tag', 'junos', '--detach', '--', 'sh', '-c', 'sleep 1; case $MESH_TASK_ID in *-1) exit 2 ;; *) exit 5 ;; esac'])
+    assert.equal(d.code, 0, d.stderr)
+    const id = d.stdout.trim()
+    // b has no record of it yet: the group reaches it with its runners' first records
+    const [there, here] = await Promise.all([b.cli(['status', '--wait', '--json', id]), a.cli(['status', '--wait', id])])
+    assert.equal(there.code, 5, there.stderr)
+    const recs = JSON.parse(there.stdout) as TaskRecord[]
+    assert.deepEqual(recs.map(r => [r.id, r.state, r.exitCode]), [[`${id}-1`, 'failed', 2], [`${id}-2`, 'failed', 5]])
+    assert.equal(here.code, 5, here.stderr)
+    assert.match(here.stdout, new RegExp(`${id}-1 .*failed\\s+2[\\s\\S]*${id}-2 .*failed\\s+5`))
+    const unknown = await b.cli(['status', '--wait', 'nosuchtask'])
+    assert.equal(unknown.code, 1)
+    assert.match(unknown.stderr, /no task nosuchtask is known to this node/)
+  })
+
   it('mesh logs -f follows a running task from another node until it ends', async () => {
     const d = await a.cli(['push', '--detach', '--tag', 'regression', '--', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.4; done'])
     const id = d.stdout.trim()

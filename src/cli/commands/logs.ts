@@ -1,7 +1,7 @@
 import { daemonClient } from '../client.js'
 import { HOME_HELP } from '../context.js'
 import { LinePrefixer } from '../format/prefix.js'
-import type { LogsChunk } from '../../node/daemon.js'
+import type { LogsChunk } from '../../node/task-queries.js'
 import type { Register } from '../context.js'
 
 export const registerLogs: Register = (program, ctx) => {

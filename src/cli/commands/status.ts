@@ -1,7 +1,7 @@
 import { daemonClient } from '../client.js'
 import { HOME_HELP } from '../context.js'
 import { formatRecord, formatRecords } from '../format/records.js'
-import { exitCodeOf } from '../exit-codes.js'
+import { exitCodeOf, groupExitCode } from '../exit-codes.js'
 import { json } from '../io.js'
 import type { TaskRecord } from '../../protocols/results/index.js'
 import type { Register } from '../context.js'
@@ -12,13 +12,14 @@ export const registerStatus: Register = (program, ctx) => {
     .argument('<id>', 'task id (a --all group id shows every peer\'s task)')
     .option('--home <dir>', HOME_HELP)
     .option('--json', 'print the record (an array for a --all group)')
-    .option('--wait', 'wait until the task ended for good (retries included) and exit with its code, as mesh push does')
+    .option('--wait', 'wait until the task ended for good (retries included) and exit with its code, as mesh push does (a group: every task, the largest code)')
     .action(async (id: string, flags: { home?: string, json?: boolean, wait?: boolean }) => {
       const client = daemonClient(flags.home)
       if (flags.wait === true) {
-        const record = await client.call<TaskRecord>('wait', { id }, { timeoutMs: 0 })
-        ctx.io.out(flags.json === true ? json(record) : formatRecord(record))
-        ctx.exitCode = exitCodeOf(record)
+        // a --all group's: every task's record, and pdsh -S's exit code (the largest)
+        const record = await client.call<TaskRecord | TaskRecord[]>('wait', { id }, { timeoutMs: 0 })
+        ctx.io.out(flags.json === true ? json(record) : Array.isArray(record) ? formatRecords(record) : formatRecord(record))
+        ctx.exitCode = Array.isArray(record) ? groupExitCode(record) : exitCodeOf(record)
         return
       }
       const records = await client.call<TaskRecord[]>('status', { id })

@@ -642,9 +642,22 @@ export class Dispatcher {
   }
 
   /**
-   * Resolves with the task's final record. For a task this node watches, only once it ended for
-   * good (a lost attempt that will be retried is not the end); else from the store or gossip.
+   * The tasks of --all group `id` if this node dispatched it, once placement is over: every child,
+   * placed or rejected (none when the group was refused as a whole). Undefined when `id` is not a
+   * group this node holds.
    */
+  async groupTasks (id: string, signal: AbortSignal): Promise<string[] | undefined> {
+    const job = this.jobs.get(id)
+    if (job == null || !job.request.all) return undefined
+    try {
+      await abortable(job.placed, signal)
+    } catch (err) {
+      if (signal.aborted) throw err
+      return []
+    }
+    return (job.tracks ?? []).map(t => t.state.id)
+  }
+
   /**
    * The track of task `id`: a single task's id is its job's; a child of --all is searched for. Jobs
    * stay a minute after they end, so a scan of all of them per result made many short tasks
@@ -660,6 +673,10 @@ export class Dispatcher {
     return undefined
   }
 
+  /**
+   * Resolves with the task's final record. For a task this node watches, only once it ended for
+   * good (a lost attempt that will be retried is not the end); else from the store or gossip.
+   */
   async finalRecord (id: string, signal: AbortSignal): Promise<TaskRecord> {
     const track = this.trackOf(id)
     if (track != null) {
