@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { formatId } from '../../src/cli/format/id.js'
 import { formatPeers } from '../../src/cli/format/peers.js'
+import { LinePrefixer } from '../../src/cli/format/prefix.js'
 import { table } from '../../src/cli/format/table.js'
 import { formatAgo, formatMemory, shortId } from '../../src/cli/format/units.js'
 import type { NodeInfo, PeerEntry } from '../../src/node/views.js'
@@ -189,5 +190,28 @@ describe('cli format: a task record with earlier attempts', () => {
     const text = formatRecord({ ...current, attempts: [current, lost] } as Parameters<typeof formatRecord>[0])
     assert.match(text, /^attempt 1 +lost on lab1: runner lab1 stopped answering while the task ran$/m)
     assert.doesNotMatch(text, /^attempt 2 /m)
+  })
+})
+
+describe('LinePrefixer (--all output)', () => {
+  it('prefixes whole lines per task and stream, holding a partial line until its newline or the end', () => {
+    const p = new LinePrefixer()
+    assert.equal(p.push('t1/stdout', 'lab2', Buffer.from('one\ntw')).toString(), 'lab2: one\n')
+    assert.equal(p.push('t2/stdout', 'lab3', Buffer.from('x\n')).toString(), 'lab3: x\n')
+    assert.equal(p.push('t1/stdout', 'lab2', Buffer.from('o\nthree\nfo')).toString(), 'lab2: two\nlab2: three\n')
+    assert.equal(p.push('t1/stdout', 'lab2', Buffer.from('ur')).byteLength, 0)
+    assert.equal(p.flush('t1/stdout', 'lab2').toString(), 'lab2: four\n')
+    assert.equal(p.flush('t1/stdout', 'lab2').byteLength, 0, 'flushed once')
+    assert.equal(p.flush('t2/stdout', 'lab3').byteLength, 0, 'nothing left')
+    assert.equal(p.push('t3/stderr', 'lab4', Buffer.from('\n\n')).toString(), 'lab4: \nlab4: \n', 'empty lines keep their prefix')
+  })
+
+  it('keeps a UTF-8 character whose bytes straddle two chunks whole, and passes any bytes through', () => {
+    const p = new LinePrefixer()
+    const text = Buffer.from('aü✓b\n')
+    const out = Buffer.concat([p.push('k', 'n', text.subarray(0, 2)), p.push('k', 'n', text.subarray(2, 5)), p.push('k', 'n', text.subarray(5))])
+    assert.deepEqual(out, Buffer.concat([Buffer.from('n: '), text]))
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x0a])
+    assert.deepEqual(p.push('b', 'n', binary), Buffer.concat([Buffer.from('n: '), binary]))
   })
 })

@@ -192,6 +192,13 @@ describe('dispatch across three daemons', () => {
     assert.match(unknown.stderr, /no task nosuchtask is known to this node/)
   })
 
+  it('push --all passes output through byte for byte: a character split between two chunks stays whole', async () => {
+    // 'ü' is \303\274: the runner sends the first byte a second before the second
+    const r = await a.cli(['push', '--all', '--tag', 'junos', '--', 'sh', '-c', 'printf "a\\303"; sleep 1; printf "\\274b\\n"'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.stdout.split('\n').filter(Boolean).sort(), [a.info.name, c.info.name].map(n => `${n}: aüb`).sort())
+  })
+
   it('mesh logs -f follows a running task from another node until it ends', async () => {
     const d = await a.cli(['push', '--detach', '--tag', 'regression', '--', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.4; done'])
     const id = d.stdout.trim()

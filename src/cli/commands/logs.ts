@@ -23,12 +23,12 @@ export const registerLogs: Register = (program, ctx) => {
         }
         const key = `${chunk.task}/${chunk.stream}`
         partial.set(key, { stream: chunk.stream, prefix: chunk.runnerName })
-        const text = prefixer.push(key, chunk.runnerName, data.toString('utf8'))
-        if (text !== '') ctx.io.write(chunk.stream, Buffer.from(text))
+        const lines = prefixer.push(key, chunk.runnerName, data)
+        if (lines.byteLength > 0) ctx.io.write(chunk.stream, lines)
       }
       for (const [key, { stream: s, prefix }] of partial) {
         const rest = prefixer.flush(key, prefix)
-        if (rest !== '') ctx.io.write(s, Buffer.from(rest))
+        if (rest.byteLength > 0) ctx.io.write(s, rest)
       }
     })
 }

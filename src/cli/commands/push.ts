@@ -59,8 +59,8 @@ Exit codes: the task's own code; 124 timed out; 130 cancelled; 3 no peer can tak
           } else if (ev.type === 'output') {
             const data = Buffer.from(ev.data, 'base64')
             if (flags.all === true) {
-              const text = prefixer.push(`${ev.id}/${ev.stream}`, ev.runnerName, data.toString('utf8'))
-              if (text !== '') ctx.io.write(ev.stream, Buffer.from(text))
+              const lines = prefixer.push(`${ev.id}/${ev.stream}`, ev.runnerName, data)
+              if (lines.byteLength > 0) ctx.io.write(ev.stream, lines)
             } else {
               ctx.io.write(ev.stream, data)
             }
@@ -68,7 +68,7 @@ Exit codes: the task's own code; 124 timed out; 130 cancelled; 3 no peer can tak
             const r = ev.record
             for (const s of ['stdout', 'stderr'] as const) {
               const rest = prefixer.flush(`${r.id}/${s}`, r.runnerName ?? r.runner ?? '?')
-              if (rest !== '') ctx.io.write(s, Buffer.from(rest))
+              if (rest.byteLength > 0) ctx.io.write(s, rest)
             }
             results.push(r)
           } else if (ev.type === 'unplaceable') {

@@ -31,19 +31,23 @@ export class Ledger {
   private readonly usage: Usage
   private readonly selfId: string
   private readonly tags: () => string[]
+  private readonly name: () => string
   private readonly held = new Map<string, Reservation>()
 
-  constructor (selfId: string, caps: Capabilities, usage: Usage, tags: () => string[]) {
+  constructor (selfId: string, caps: Capabilities, usage: Usage, tags: () => string[], name: () => string = () => 'self') {
     this.selfId = selfId
     this.caps = caps
     this.usage = usage
     this.tags = tags
+    this.name = name
   }
 
   candidate (): Candidate {
     return {
       peerId: this.selfId,
-      name: 'self',
+      // the node's own name, as its peers see it: it prefixes the output of the tasks it runs
+      // for its own `push --all`, and names it in placement's reasons
+      name: this.name(),
       online: true,
       tags: this.tags(),
       numa: this.caps.numaNodes.map(n => ({

@@ -91,7 +91,7 @@ export class Runner implements OfferHandler {
 
   constructor (components: RunnerComponents) {
     this.c = components
-    this.ledger = new Ledger(components.peerId, components.capabilities, components.usage, components.tags)
+    this.ledger = new Ledger(components.peerId, components.capabilities, components.usage, components.tags, components.name)
     this.cache = new FileCache(join(components.home, 'cache'), {
       onChanged: sha256 => { components.log.warn({ component: 'runner', sha256 }, 'a cached file was changed on disk (a task wrote to a read-only input?); dropped, it is fetched again when needed') }
     })
