@@ -4,7 +4,7 @@ import { openSync, closeSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MeshError } from '../errors.js'
 import { signalGroup } from '../exec/process/group.js'
-import { homePaths } from '../node/home.js'
+import { ensureHome } from '../node/home.js'
 import type { NodeInfo } from '../node/views.js'
 
 const READY_TIMEOUT_MS = 60_000
@@ -19,7 +19,9 @@ type ChildMessage = { type: 'ready', info: NodeInfo } | { type: 'error', message
  */
 export async function startDetached (home: string, args: string[], opts: { readyTimeoutMs?: number } = {}): Promise<NodeInfo> {
   const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS
-  const paths = homePaths(home)
+  // the log lives in the home: create it (0700) first, as the daemon itself would, and say in one
+  // line why a home cannot be used
+  const paths = await ensureHome(home)
   const logFd = openSync(paths.log, 'a', 0o600)
   const main = fileURLToPath(new URL('./main.js', import.meta.url))
   const child = spawn(process.execPath, [main, ...withHome(args, home)], {

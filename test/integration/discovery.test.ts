@@ -219,8 +219,18 @@ describe('the CLI without a daemon, and bad input', () => {
     assert.match(r.stderr, /a-file/)
   })
 
-  it('start --detach returns once ready and mesh stop ends it', async () => {
-    const home = await cluster.home()
+  it('start --detach with an unusable home is one line, as without --detach', async () => {
+    const dir = await cluster.home()
+    await writeFile(join(dir, 'a-file'), 'x')
+    const r = await cli(['start', '--detach', '--home', join(dir, 'a-file', 'home'), '--no-mdns'])
+    assert.notEqual(r.code, 0)
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+    assert.match(r.stderr, /a-file/)
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /)
+  })
+
+  it('start --detach creates a home that does not exist yet, returns once ready, and mesh stop ends it', async () => {
+    const home = join(await cluster.home(), 'not', 'yet')
     const r = await cli(['start', '--detach', '--json', '--home', home, '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0'])
     assert.equal(r.code, 0, r.stderr)
     const info = JSON.parse(r.stdout) as NodeInfo
