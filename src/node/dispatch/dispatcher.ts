@@ -447,7 +447,7 @@ export class Dispatcher {
       if (signal.aborted || Date.now() >= job.deadline || job.inputChanged != null) {
         rejections.push(...why)
         if (!signal.aborted) {
-          await this.c.publish({ ...this.dispatcherRecord(job, id, attempt, 'rejected', null), error: `not placed on ${runnerName}: ${why.join('; ')}`.slice(0, 2000), finishedAt: new Date().toISOString() })
+          await this.c.publish({ ...this.dispatcherRecord(job, id, attempt, 'rejected', null), error: `not placed on ${runnerName}: ${why.map(w => withoutName(runnerName, w)).join('; ')}`.slice(0, 2000), finishedAt: new Date().toISOString() })
             .catch((err: unknown) => { this.c.log.warn({ component: 'dispatch', task: id, reason: errorMessage(err) }, 'cannot record a rejected child') })
         }
         return { id, runner: choice.peerId, runnerName, numaNode: null, attempt, rejected: true }
@@ -470,7 +470,8 @@ export class Dispatcher {
       this.c.log.info({ component: 'dispatch', task: id, attempt, peer: choice.peerId, numa: reply.numaNode, sentFiles: reply.sentFiles, fetchedFiles: reply.fetchedFiles ?? 0 }, 'task placed')
       return { placement: { id, runner: choice.peerId, runnerName, numaNode: reply.numaNode, attempt }, uncertain: false }
     }
-    rejections.push(`${runnerName}: ${reply.reason}`)
+    // a runner names itself in its reasons ('lab2: not enough disk …'): not 'lab2: lab2: …'
+    rejections.push(`${runnerName}: ${withoutName(runnerName, reply.reason)}`)
     return { uncertain: reply.uncertain === true }
   }
 
@@ -694,6 +695,11 @@ export class Dispatcher {
       unsubscribe()
     }
   }
+}
+
+/** `text` without a leading `name: ` (a reason about one runner, shown after its name already) */
+function withoutName (name: string, text: string): string {
+  return text.startsWith(`${name}: `) ? text.slice(name.length + 2) : text
 }
 
 function placementOf (s: TrackState): Placement {

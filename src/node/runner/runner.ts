@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, rm, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errorMessage } from '../../errors.js'
 import { TAIL_CHARS } from '../../protocols/results/index.js'
@@ -47,6 +47,8 @@ export interface RunnerComponents {
   keepTaskDirsMs?: number
   /** the file cache is trimmed to this, least recently used first (default 10 GiB) */
   maxCacheBytes?: number
+  /** bytes free to this process on the file system of `dir`, or undefined when unknown (default: statfs) */
+  freeDiskBytes?: (dir: string) => Promise<number | undefined>
   log: Logger
 }
 
@@ -178,14 +180,16 @@ export class Runner implements OfferHandler {
     }
     const key = runKey(offer)
     if (this.running.has(key)) return reject(`task ${offer.id} attempt ${offer.attempt} is already here`)
-    const reserved = this.ledger.reserve({ taskId: key, ...offer.resources, tags: offer.tags })
-    if (!reserved.ok) return reject(`${this.c.name()}: ${reserved.reason}`)
-    this.c.capacityChanged()
-
     const missing: string[] = []
     for (const f of offer.files) {
       if (!missing.includes(f.sha256) && !(await this.cache.has(f.sha256))) missing.push(f.sha256)
     }
+    const short = await this.diskShortfall(offer, missing)
+    if (short != null) return reject(`${this.c.name()}: ${short}`)
+    const reserved = this.ledger.reserve({ taskId: key, ...offer.resources, tags: offer.tags })
+    if (!reserved.ok) return reject(`${this.c.name()}: ${reserved.reason}`)
+    this.c.capacityChanged()
+
     let settled = false
     const release = (): void => {
       if (settled) return
@@ -225,6 +229,21 @@ export class Runner implements OfferHandler {
         }
       }
     }
+  }
+
+  /**
+   * Why the task's files would not fit on this runner's disk, or null: the files it lacks go to
+   * the cache, and every file it copies (not a read-only link) into the work dir, both in the home.
+   * Refused up front with the figures, not cut off by ENOSPC halfway through the transfer.
+   */
+  private async diskShortfall (offer: TaskOffer, missing: string[]): Promise<string | null> {
+    const sizeOf = (sha: string): number => offer.files.find(f => f.sha256 === sha)?.size ?? 0
+    const needed = missing.reduce((n, sha) => n + sizeOf(sha), 0) +
+      offer.files.filter(f => f.readOnly !== true).reduce((n, f) => n + f.size, 0)
+    if (needed === 0) return null
+    const free = await (this.c.freeDiskBytes ?? freeDiskBytes)(this.c.home)
+    if (free == null || needed <= free) return null
+    return `not enough disk for the task's files: ${mib(needed)} needed, ${mib(free)} free in ${this.c.home}`
   }
 
   private async launch (offer: TaskOffer, reservation: Reservation): Promise<FinalReply> {
@@ -453,4 +472,18 @@ export class Runner implements OfferHandler {
 
 function runKey (offer: TaskOffer): string {
   return `${offer.id}.${offer.attempt}`
+}
+
+/** bytes an unprivileged writer may still use on the file system of `dir` (statfs's bavail) */
+async function freeDiskBytes (dir: string): Promise<number | undefined> {
+  try {
+    const st = await statfs(dir)
+    return st.bavail * st.bsize
+  } catch {
+    return undefined
+  }
+}
+
+function mib (bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`
 }
