@@ -83,7 +83,7 @@ Exit codes: the task's own code; 124 timed out; 130 cancelled; 3 no peer can tak
       if (results.length === 0) throw new MeshError(`task ${id}: the daemon ended the stream without a result; follow it with: mesh status ${id} --wait`)
       if (flags.json === true) ctx.io.out(json(flags.all === true ? results : results[0]))
       for (const r of results) {
-        if (r.error != null && r.state !== 'succeeded' && flags.json !== true) ctx.io.err(`mesh: task ${r.id} on ${r.runnerName ?? '?'}: ${r.state}: ${r.error}`)
+        if (r.error != null && r.state !== 'succeeded' && flags.json !== true) ctx.io.err(`mesh: task ${r.id}${r.runnerName != null ? ` on ${r.runnerName}` : ''}: ${r.state}: ${r.error}`)
       }
       ctx.exitCode = flags.all === true ? groupExitCode(results) : exitCodeOf(results[0]!)
     })

@@ -444,7 +444,11 @@ export class Dispatcher {
       if (outcome.placement != null) return outcome.placement
       // the peer may run the last offer after all: never share an attempt number between two runs
       if (outcome.uncertain) attempt++
-      if (signal.aborted || Date.now() >= job.deadline || job.inputChanged != null) {
+      // a peer the failure detector declared dead is not coming back within this wait: say so now
+      // instead of dialling it until the deadline (a slow dial to a live peer is still retried)
+      const dead = choice.peerId !== this.c.peerId && this.c.health?.state(choice.peerId) === 'dead'
+      if (dead) why.push(`${runnerName}: declared dead (it stopped answering)`)
+      if (signal.aborted || Date.now() >= job.deadline || job.inputChanged != null || dead) {
         rejections.push(...why)
         if (!signal.aborted) {
           await this.c.publish({ ...this.dispatcherRecord(job, id, attempt, 'rejected', null), error: `not placed on ${runnerName}: ${why.map(w => withoutName(runnerName, w)).join('; ')}`.slice(0, 2000), finishedAt: new Date().toISOString() })

@@ -295,6 +295,27 @@ describe('dispatcher: --all children are bound to their peer', () => {
     assert.deepEqual(results.map(e => e.type === 'result' ? `${e.record.id}:${e.record.state}` : '').sort(), [`${id}-1:succeeded`, `${id}-2:succeeded`])
   })
 
+  it('stops retrying a child once its peer is declared dead, instead of dialling it until the wait ends', async (t) => {
+    const h: ReturnType<typeof harness> = harness({
+      placeRetryMs: () => 50,
+      pushReply: (p) => {
+        if (p !== P2) return { status: 'accepted', numaNode: 0, sentFiles: 0 }
+        // its daemon was killed: the dial is refused, and the failure detector says dead
+        h.kill(P2)
+        return { status: 'rejected', reason: 'connect ECONNREFUSED', sentFiles: 0 }
+      }
+    })
+    t.after(async () => { await h.d.stop() })
+    const id = await h.d.submit({ spec: spec(0), all: true, waitMs: 60_000 })
+    const watched = events(h.d, id)
+    await until(() => h.offers.some(o => o.peer === P1), 'the offer to P1')
+    await h.runnerReports(h.offers.find(o => o.peer === P1)!.offer, P1, 'succeeded')
+    const results = (await watched).flatMap(e => e.type === 'result' ? [e.record] : [])
+    assert.equal(h.offers.filter(o => o.peer === P2).length, 1, 'not offered again to a dead peer (every 50 ms for 60 s before)')
+    const rejected = results.find(r => r.state === 'rejected')
+    assert.match(rejected?.error ?? '', new RegExp(`^not placed on ${P2.toLowerCase()}: .*ECONNREFUSED.*declared dead`))
+  })
+
   it('reports a child its peer never took as rejected, naming the peer, while the others run', async (t) => {
     // as a runner words it: its own name first
     const h = harness({ pushReply: (p) => p === P2 ? { status: 'rejected', reason: `${P2.toLowerCase()}: not enough disk`, sentFiles: 0 } : { status: 'accepted', numaNode: 0, sentFiles: 0 } })
