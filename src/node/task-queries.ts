@@ -54,16 +54,25 @@ class Queries implements TaskQueries {
   /**
    * Output of any task: from this node when it ran here, else streamed from its runner. A --all
    * group's is each child's, every chunk naming its task and runner (the CLI prefixes lines as
-   * `mesh push --all` does): one child after the other, or all at once when following.
+   * `mesh push --all` does): one child after the other, or all at once when following. Following
+   * a task that has not started yet (`id=$(mesh push --detach …); mesh logs -f $id`) waits for it.
    */
   async * logs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
-    const children = await this.groupChildren(id)
+    let children = (await this.groupChildren(id)).map(r => r.id)
+    if (children.length === 0 && follow) {
+      if (!await this.known(id, signal)) throw new MeshError(`no task ${id} is known to this node`)
+      const held = await this.c.parts().dispatcher.groupTasks(id, signal)
+      children = held ?? (await this.started(id, signal) === 'group' ? await this.remoteGroup(id, signal) ?? [] : [])
+    }
     if (children.length === 0) {
       yield * this.taskLogs(id, follow, signal)
       return
     }
-    const each = children.filter(c => c.runner != null).map(c => (async function * (q: Queries) {
-      for await (const chunk of q.taskLogs(c.id, follow, signal)) yield { ...chunk, task: c.id, runnerName: c.runnerName ?? c.runner ?? '?' }
+    const each = children.map(c => (async function * (q: Queries) {
+      const record = follow ? await q.startedRecord(c, signal) : await q.c.parts().records.get(c)
+      if (record?.runner == null) return
+      const runnerName = record.runnerName ?? record.runner
+      for await (const chunk of q.taskLogs(c, follow, signal)) yield { ...chunk, task: c, runnerName }
     })(this))
     if (follow) {
       yield * merge(...each)
@@ -144,6 +153,46 @@ class Queries implements TaskQueries {
     }
   }
 
+  /**
+   * Task `id`'s record once it has a runner or has ended (ended unplaced: no runner), waiting for
+   * it; a task this node has not heard of yet is waited for too (its first record names its runner).
+   */
+  async startedRecord (id: string, signal: AbortSignal): Promise<TaskRecord | undefined> {
+    const { records } = this.c.parts()
+    return this.until(async () => {
+      const r = await records.get(id)
+      return r != null && (r.runner != null || FINAL_STATES.has(r.state)) ? r : undefined
+    }, r => r.id === id, signal)
+  }
+
+  /** Whether `id` turned out to be a --all group (a child record came) or a single task (it started or ended). */
+  private async started (id: string, signal: AbortSignal): Promise<'group' | 'task'> {
+    const { records } = this.c.parts()
+    return this.until(async () => {
+      if ((await this.groupChildren(id)).length > 0) return 'group' as const
+      const r = await records.get(id)
+      return r != null && (r.runner != null || FINAL_STATES.has(r.state)) ? 'task' as const : undefined
+    }, r => r.group === id, signal)
+  }
+
+  /** The first value `check` gives, asked again after every record `relevant` says may change it. */
+  private async until<T> (check: () => Promise<T | undefined>, relevant: (r: TaskRecord) => boolean, signal: AbortSignal): Promise<T> {
+    let tick = new AbortController()
+    // subscribed before the first check: a record stored in between is not missed
+    const unsubscribe = this.c.parts().records.subscribe(r => { if (relevant(r)) tick.abort() })
+    try {
+      for (;;) {
+        const value = await check()
+        if (value !== undefined) return value
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted')
+        if (!tick.signal.aborted) await sleep(3_600_000, undefined, { signal: AbortSignal.any([signal, tick.signal]) }).catch(() => {})
+        tick = new AbortController()
+      }
+    } finally {
+      unsubscribe()
+    }
+  }
+
   /** The children of --all group `id`, in the order of their numbers; none when `id` is a single task. */
   private async groupChildren (id: string): Promise<TaskRecord[]> {
     const number = (r: TaskRecord): number => Number(r.id.slice(id.length + 1))
@@ -152,7 +201,8 @@ class Queries implements TaskQueries {
 
   async * taskLogs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
     const { records, runner, logs } = this.c.parts()
-    const record = await records.get(id)
+    const record = follow ? await this.startedRecord(id, signal) : await records.get(id)
+    if (follow && record?.runner == null && record != null) throw new MeshError(`task ${id} ended without running: ${record.state}${record.error != null ? `: ${record.error}` : ''}`)
     const local = runner.isRunningHere(id) || record?.runner === this.c.self()
     let source: AsyncIterable<LogChunk> | undefined
     if (local) {

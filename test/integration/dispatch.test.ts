@@ -199,6 +199,23 @@ describe('dispatch across three daemons', () => {
     assert.deepEqual(r.stdout.split('\n').filter(Boolean).sort(), [a.info.name, c.info.name].map(n => `${n}: aüb`).sort())
   })
 
+  it('mesh logs -f right after push --detach waits for the task to start, on any node, for a task or a group', async () => {
+    const cmd = ['sh', '-c', 'echo first; sleep 0.5; echo last']
+    const one = (await a.cli(['push', '--detach', '--tag', 'regression', '--', ...cmd])).stdout.trim()
+    const other = (await a.cli(['push', '--detach', '--tag', 'regression', '--', ...cmd])).stdout.trim()
+    const group = (await a.cli(['push', '--all', '--tag', 'junos', '--detach', '--', ...cmd])).stdout.trim()
+    const unplaceable = (await a.cli(['push', '--detach', '--wait', '0', '--tag', 'nosuchtag', '--', 'true'])).stdout.trim()
+    const [here, there, all, never] = await Promise.all([a.cli(['logs', '-f', one]), c.cli(['logs', '-f', other]), a.cli(['logs', '-f', group]), a.cli(['logs', '-f', unplaceable])])
+    assert.equal(here.code, 0, here.stderr)
+    assert.equal(here.stdout, 'first\nlast\n')
+    assert.equal(there.code, 0, there.stderr)
+    assert.equal(there.stdout, 'first\nlast\n')
+    assert.equal(all.code, 0, all.stderr)
+    assert.deepEqual(all.stdout.split('\n').filter(Boolean).sort(), [a.info.name, c.info.name].flatMap(n => [`${n}: first`, `${n}: last`]).sort())
+    assert.equal(never.code, 1)
+    assert.match(never.stderr, /ended without running: rejected: no peer can take the task/)
+  })
+
   it('mesh logs -f follows a running task from another node until it ends', async () => {
     const d = await a.cli(['push', '--detach', '--tag', 'regression', '--', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.4; done'])
     const id = d.stdout.trim()
