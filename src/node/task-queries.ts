@@ -10,7 +10,7 @@ import type { TaskRecord } from '../protocols/results/index.js'
 
 /** how long another node waits for more tasks of a --all group after the last one it learnt of */
 const GROUP_SETTLE_MS = 2_000
-/** how long `mesh status --wait` waits for the first record of a task this node has not heard of */
+/** how long `mesh status --wait` and `mesh logs -f` wait for the first record of a task this node has not heard of */
 const UNKNOWN_TASK_GRACE_MS = 5_000
 
 /** A piece of a task's output as `mesh logs` gets it; a --all group's names the child and its runner. */
@@ -21,7 +21,6 @@ export interface LogsChunk {
   task?: string
   runnerName?: string
 }
-
 
 /**
  * What any node answers about any task, wherever it was dispatched or ran: its output (`mesh
