@@ -1,5 +1,6 @@
 import { MeshError } from '../errors.js'
 import { createTaskValidator, mergeCliTags, parseTaskFile } from './task/index.js'
+import { byNumber } from './task-queries.js'
 import type { ControlHandler } from './control/index.js'
 import type { Daemon } from './daemon.js'
 import type { DispatchEvent } from './dispatch/index.js'
@@ -73,7 +74,8 @@ export function controlHandlers (d: Daemon): Record<string, ControlHandler> {
       if (own == null && group.length === 0) throw new MeshError(`no task ${id} is known to this node`, 1)
       // a --all group answers with every child; a single task with its record
       const children = group.filter(r => r.id !== id)
-      const shown = children.length > 0 ? children.sort((a, b) => a.id.localeCompare(b.id)) : [own!]
+      const order = byNumber(id)
+      const shown = children.length > 0 ? children.sort((a, b) => order(a.id, b.id)) : [own!]
       // every attempt known here, newest first (a stale attempt's late result included)
       return Promise.all(shown.map(async r => ({ ...r, attempts: await records.attempts(r.id) })))
     },

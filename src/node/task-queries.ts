@@ -60,8 +60,7 @@ class Queries implements TaskQueries {
     let children = (await this.groupChildren(id)).map(r => r.id)
     if (children.length === 0 && follow) {
       if (!await this.known(id, signal)) throw new MeshError(`no task ${id} is known to this node`)
-      const held = await this.c.parts().dispatcher.groupTasks(id, signal)
-      children = held ?? (await this.started(id, signal) === 'group' ? await this.remoteGroup(id, signal) ?? [] : [])
+      children = await this.members(id, signal) ?? []
     }
     if (children.length === 0) {
       yield * this.taskLogs(id, follow, signal)
@@ -89,11 +88,18 @@ class Queries implements TaskQueries {
   async waitFinal (id: string, signal: AbortSignal): Promise<TaskRecord | TaskRecord[]> {
     const { dispatcher } = this.c.parts()
     if (!await this.known(id, signal)) throw new MeshError(`no task ${id} is known to this node`, 1)
-    const final = async (ids: string[]): Promise<TaskRecord[]> => Promise.all(ids.map(async c => dispatcher.finalRecord(c, signal)))
-    const held = await dispatcher.groupTasks(id, signal)
-    if (held != null) return held.length > 0 ? final(held) : dispatcher.finalRecord(id, signal)
-    const seen = await this.remoteGroup(id, signal)
-    return seen != null ? final(seen) : dispatcher.finalRecord(id, signal)
+    const members = await this.members(id, signal)
+    return members != null ? Promise.all(members.map(async c => dispatcher.finalRecord(c, signal))) : dispatcher.finalRecord(id, signal)
+  }
+
+  /**
+   * The tasks `id` stands for when it is a --all group, in order; undefined for a single task
+   * (told apart once a child record comes, or the task itself started or ended).
+   */
+  private async members (id: string, signal: AbortSignal): Promise<string[] | undefined> {
+    const held = await this.c.parts().dispatcher.groupTasks(id, signal)
+    if (held != null) return held.length > 0 ? held : undefined
+    return await this.started(id, signal) === 'group' ? this.remoteGroup(id, signal) : undefined
   }
 
   /**
@@ -102,51 +108,31 @@ class Queries implements TaskQueries {
    */
   private async known (id: string, signal: AbortSignal): Promise<boolean> {
     const { records } = this.c.parts()
-    const has = async (): Promise<boolean> => (await records.get(id)) != null || (await records.group(id)).length > 0
-    if (await has()) return true
-    const seen = new AbortController()
-    const unsubscribe = records.subscribe(r => { if (r.id === id || r.group === id) seen.abort() })
+    const grace = AbortSignal.timeout(UNKNOWN_TASK_GRACE_MS)
     try {
-      // subscribed before this second look: a record stored in between is not missed
-      if (await has()) return true
-      await sleep(UNKNOWN_TASK_GRACE_MS, undefined, { signal: AbortSignal.any([signal, seen.signal]) }).catch(() => {})
-      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted')
-      return seen.signal.aborted
-    } finally {
-      unsubscribe()
+      return await this.until(async () => (await records.get(id)) != null || (await records.group(id)).length > 0 ? true : undefined,
+        r => r.id === id || r.group === id, AbortSignal.any([signal, grace]))
+    } catch (err) {
+      if (grace.aborted && !signal.aborted) return false
+      throw err
     }
   }
 
-  /** The tasks of another node's --all group `id` as described above; undefined when `id` turns out to be a single task. */
-  private async remoteGroup (id: string, signal: AbortSignal): Promise<string[] | undefined> {
-    const { records } = this.c.parts()
+  /**
+   * Another node's --all group `id`, of which this node knows a task already: every task it learns
+   * of until GROUP_SETTLE_MS pass without a new one.
+   */
+  private async remoteGroup (id: string, signal: AbortSignal): Promise<string[]> {
     const seen = new Set((await this.groupChildren(id)).map(r => r.id))
-    const own = await records.get(id)
-    // a group's own record is only ever queued, or rejected or cancelled as a whole
-    if (seen.size === 0 && own?.state !== 'queued') return undefined
     let last = Date.now()
-    let ended = false
-    let wake = (): void => {}
-    const unsubscribe = records.subscribe(r => {
-      if (r.group === id && r.id !== id && !seen.has(r.id)) {
-        seen.add(r.id)
-        last = Date.now()
-        wake()
-      } else if (r.id === id && FINAL_STATES.has(r.state)) {
-        ended = true
-        wake()
-      }
+    const unsubscribe = this.c.parts().records.subscribe(r => {
+      if (r.group !== id || r.id === id || seen.has(r.id)) return
+      seen.add(r.id)
+      last = Date.now()
     })
     try {
-      for (;;) {
-        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted')
-        if (seen.size === 0 && ended) return undefined
-        const quiet = Date.now() - last
-        if (seen.size > 0 && quiet >= GROUP_SETTLE_MS) return [...seen].sort((a, b) => Number(a.slice(id.length + 1)) - Number(b.slice(id.length + 1)))
-        const tick = new AbortController()
-        wake = () => { tick.abort() }
-        await sleep(seen.size > 0 ? GROUP_SETTLE_MS - quiet : 60_000, undefined, { signal: AbortSignal.any([signal, tick.signal]) }).catch(() => {})
-      }
+      for (let quiet = 0; quiet < GROUP_SETTLE_MS; quiet = Date.now() - last) await sleep(GROUP_SETTLE_MS - quiet, undefined, { signal })
+      return [...seen].sort(byNumber(id))
     } finally {
       unsubscribe()
     }
@@ -194,8 +180,8 @@ class Queries implements TaskQueries {
 
   /** The children of --all group `id`, in the order of their numbers; none when `id` is a single task. */
   private async groupChildren (id: string): Promise<TaskRecord[]> {
-    const number = (r: TaskRecord): number => Number(r.id.slice(id.length + 1))
-    return (await this.c.parts().records.group(id)).filter(r => r.id !== id).sort((a, b) => number(a) - number(b))
+    const order = byNumber(id)
+    return (await this.c.parts().records.group(id)).filter(r => r.id !== id).sort((a, b) => order(a.id, b.id))
   }
 
   async * taskLogs (id: string, follow: boolean, signal: AbortSignal): AsyncGenerator<LogsChunk> {
@@ -252,4 +238,9 @@ class Queries implements TaskQueries {
       throw new MeshError(`cannot reach ${record.runnerName ?? holder} to cancel task ${id}: ${errorMessage(err)}`)
     }
   }
+}
+
+/** orders the task ids of group `group` (`<group>-1`, `<group>-2`, … `<group>-10`) by their number */
+export function byNumber (group: string): (a: string, b: string) => number {
+  return (a, b) => Number(a.slice(group.length + 1)) - Number(b.slice(group.length + 1))
 }

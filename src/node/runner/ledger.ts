@@ -34,7 +34,7 @@ export class Ledger {
   private readonly name: () => string
   private readonly held = new Map<string, Reservation>()
 
-  constructor (selfId: string, caps: Capabilities, usage: Usage, tags: () => string[], name: () => string = () => 'self') {
+  constructor (selfId: string, caps: Capabilities, usage: Usage, tags: () => string[], name: () => string) {
     this.selfId = selfId
     this.caps = caps
     this.usage = usage
