@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { ChildProcess } from 'node:child_process'
 import type { NodeInfo } from '../../src/node/views.js'
+import { DAEMON_NODE_FLAGS } from '../../src/cli/node-flags.js'
 
 /** dist/src/cli/main.js, next to the compiled script (dist/scripts/lib/proc.js) */
 export const BUILT_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
@@ -196,7 +197,8 @@ export interface ForegroundDaemonOptions {
 export async function startForeground (opts: ForegroundDaemonOptions): Promise<ForegroundDaemon> {
   const logFd = openSync(opts.logFile, 'a', 0o600)
   const spawnedAt = performance.now()
-  const proc = spawn(NODE, [opts.main ?? MESH_MAIN, 'start', '--home', opts.home, '--json', ...opts.args], {
+  // with the flags bin/mesh gives a daemon, so a lab measures what users run
+  const proc = spawn(NODE, [...DAEMON_NODE_FLAGS, opts.main ?? MESH_MAIN, 'start', '--home', opts.home, '--json', ...opts.args], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', logFd],
     detached: true

@@ -6,6 +6,7 @@ import { MeshError } from '../errors.js'
 import { signalGroup } from '../exec/process/group.js'
 import { ensureHome } from '../node/home.js'
 import type { NodeInfo } from '../node/views.js'
+import { DAEMON_NODE_FLAGS } from './node-flags.js'
 
 const READY_TIMEOUT_MS = 60_000
 /** a daemon given up on gets this long to end after SIGTERM, then SIGKILL */
@@ -24,7 +25,7 @@ export async function startDetached (home: string, args: string[], opts: { ready
   const paths = await ensureHome(home)
   const logFd = openSync(paths.log, 'a', 0o600)
   const main = fileURLToPath(new URL('./main.js', import.meta.url))
-  const child = spawn(process.execPath, [main, ...withHome(args, home)], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, main, ...withHome(args, home)], {
     detached: true,
     stdio: ['ignore', logFd, logFd, 'ipc'],
     env: process.env

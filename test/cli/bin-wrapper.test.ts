@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { DAEMON_NODE_FLAGS } from '../../src/cli/node-flags.js'
 
 const WRAPPER = fileURLToPath(new URL('../../../bin/mesh', import.meta.url))
 
@@ -36,7 +37,10 @@ describe('bin/mesh (the wrapper that picks the pinned Node)', () => {
   /** what the pinned node was given, main.js's path made absolute */
   async function run (file: string, cwd = dir): Promise<string[]> {
     const { stdout } = await promisify(execFile)(file, ['push', '--', 'echo', 'a b'], { cwd })
-    const [main, ...rest] = stdout.split('\n').slice(0, -1)
+    const args = stdout.split('\n').slice(0, -1)
+    const flags = args.splice(0, DAEMON_NODE_FLAGS.length)
+    assert.deepEqual(flags, DAEMON_NODE_FLAGS, 'the V8 flags of src/cli/node-flags.ts, before main.js')
+    const [main, ...rest] = args
     return main === undefined ? [] : [resolve(cwd, main), ...rest]
   }
 

@@ -3,11 +3,12 @@
  * capacity, keep their identity across restarts, keep strangers out, and go offline when stopped.
  */
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Cluster, FAST_CONFIG, FIXTURES, cli, waitFor } from '../helpers/daemons.js'
 import type { TestDaemon } from '../helpers/daemons.js'
+import { DAEMON_NODE_FLAGS } from '../../src/cli/node-flags.js'
 import type { NodeInfo, PeerEntry } from '../../src/node/views.js'
 
 function row (list: PeerEntry[], id: string): PeerEntry {
@@ -235,6 +236,9 @@ describe('the CLI without a daemon, and bad input', () => {
     assert.equal(r.code, 0, r.stderr)
     const info = JSON.parse(r.stdout) as NodeInfo
     try {
+      // with the V8 flags bin/mesh gives a daemon (node-flags.ts), though this CLI ran without them
+      const argv = (await readFile(`/proc/${info.pid}/cmdline`, 'utf8')).split('\0')
+      for (const flag of DAEMON_NODE_FLAGS) assert.ok(argv.includes(flag), `daemon runs without ${flag}: ${argv.join(' ')}`)
       const id = await cli(['id', '--json', '--home', home])
       assert.equal((JSON.parse(id.stdout) as NodeInfo).id, info.id)
       const s = await cli(['stop', '--home', home])
