@@ -13,6 +13,7 @@ import {
   DHT_PROTOCOL, DIAL_TIMEOUT_MS, GOSSIP_D, GOSSIP_D_HI, GOSSIP_D_LAZY, GOSSIP_D_LO, IDONTWANT_MIN_BYTES, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, MAX_EARLY_STREAMS, MAX_GOSSIP_RPC_BYTES, MAX_INCOMING_PENDING_CONNECTIONS, MDNS_SERVICE_TAG,
   PROTOCOL_PREFIX, PROVIDER_REPROVIDE_INTERVAL_MS, PROVIDER_REPROVIDE_THRESHOLD_MS, PROVIDER_VALIDITY_MS
 } from './constants.js'
+import { noiseCrypto } from './noise-crypto.js'
 import { privateNetwork } from './pnet/index.js'
 import { STREAM_WINDOW_BYTES } from '../protocols/frames.js'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -65,7 +66,7 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     start: false,
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     // the window bounds what arrives after frames() pauses a stream its reader cannot keep up with
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES } })],
     ...(init.swarmKey != null ? { connectionProtector: privateNetwork({ psk: init.swarmKey }) } : {}),
