@@ -1,14 +1,19 @@
 /**
- * The two patches in patches/ (applied by `npm ci` through patch-package) change how often
- * libp2p's stream layers write and throw. These tests pin the patched behaviour, so an upgrade that
+ * The patches in patches/ (applied by `npm ci` through patch-package) change how often libp2p's
+ * stream layers write, throw and copy. These tests pin the patched behaviour, so an upgrade that
  * drops a patch fails here instead of silently costing CPU, and check that flow control still works.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
+import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { LengthPrefixedDecoder, multiaddrConnectionPair } from '@libp2p/utils'
-import type { MultiaddrConnection, Stream, StreamMuxer } from '@libp2p/interface'
+import { noiseCrypto } from '../../src/node/noise-crypto.js'
+import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
+import type { Logger, MessageStream, MultiaddrConnection, Stream, StreamMuxer, Upgrader } from '@libp2p/interface'
 
 const HEADER_BYTES = 12
 const TYPE_DATA = 0
@@ -57,6 +62,27 @@ async function readAll (stream: Stream): Promise<number> {
   return n
 }
 
+/** one end's Noise with our crypto, every decrypt call it makes recorded */
+async function noiseEnd (calls: Array<{ list: boolean, dst: boolean }>): Promise<{ encrypter: ReturnType<ReturnType<typeof noise>>, peer: ReturnType<typeof peerIdFromPrivateKey> }> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const log = Object.assign(() => {}, { enabled: false, error: () => {}, trace: () => {}, newScope: () => log }) as unknown as Logger
+  const inner = noiseCrypto()
+  const crypto: ICryptoInterface = {
+    ...inner,
+    chaCha20Poly1305Decrypt (ciphertext, nonce, ad, k, dst) {
+      calls.push({ list: !(ciphertext instanceof Uint8Array), dst: dst != null })
+      return inner.chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst)
+    }
+  }
+  const encrypter = noise({ crypto })({
+    peerId: peerIdFromPrivateKey(privateKey),
+    privateKey,
+    logger: { forComponent: () => log },
+    upgrader: { getStreamMuxers: () => new Map() } as unknown as Upgrader
+  })
+  return { encrypter, peer: peerIdFromPrivateKey(privateKey) }
+}
+
 describe('dependency patches', () => {
   const muxers: StreamMuxer[] = []
   after(() => { for (const m of muxers) m.abort(new Error('test over')) })
@@ -89,6 +115,30 @@ describe('dependency patches', () => {
     })
     const [, got] = await Promise.all([sendAll(out, messages), slowRead])
     assert.equal(got, 64 * 64 * 1024)
+  })
+
+  it('noise: a message that arrives as a list is decrypted from its parts, not first copied into one buffer', async () => {
+    const [a, b] = multiaddrConnectionPair()
+    const calls: Array<{ list: boolean, dst: boolean }> = []
+    const dialler = await noiseEnd([])
+    const listener = await noiseEnd(calls)
+    const [outbound, inbound] = await Promise.all([
+      dialler.encrypter.secureOutbound(a, { remotePeer: listener.peer }),
+      listener.encrypter.secureInbound(b)
+    ])
+    const conn: MessageStream = inbound.connection
+    let got = 0
+    const all = new Promise<void>(resolve => {
+      conn.addEventListener('message', (evt) => { got += evt.data.byteLength; if (got === 4 * 65_536) resolve() })
+    })
+    for (let i = 0; i < 4; i++) outbound.connection.send(randomBytes(65_536))
+    await all
+    const lists = calls.filter(c => c.list)
+    assert.ok(lists.length > 0, 'no transport message arrived as a list: the test no longer covers the patch')
+    // unpatched, Noise makes a whole copy of each such message only to offer it as `dst`
+    assert.deepEqual(lists.filter(c => c.dst), [])
+    a.abort(new Error('test over'))
+    b.abort(new Error('test over'))
   })
 
   it('length-prefixed decoder: stops at an empty buffer without asking the length decoder', () => {
