@@ -10,6 +10,12 @@ set -euo pipefail
 n=$1; a=$2; b=$3; reps=${4:-3}; secs=${5:-30}
 node=$(dirname "$0")/../node_modules/node/bin/node
 tick=$(getconf CLK_TCK)
+# the V8 flags a build's bin/mesh gives its daemon (src/cli/node-flags.ts; none before it existed)
+daemon_flags () {
+  local f; f=$(dirname "$1")/node-flags.js
+  [ -f "$f" ] && "$node" --input-type=module -e "const m = await import('$f'); console.log(m.DAEMON_NODE_FLAGS.join(' '))"
+  return 0
+}
 exec 9>/tmp/mesh-bench.lock; flock 9
 # measure runs in a subshell ($(…)), so its labs are listed in a file the exit trap can read
 registry=$(mktemp /tmp/mesh-idle-mesh-labs-XXXX)
@@ -23,14 +29,15 @@ cleanup () {
 }
 trap 'cleanup; rm -f "$registry"' EXIT
 measure () {  # main -> one result line
-  local main=$1 d boot="" pids=()
+  local main=$1 d boot="" pids=() flags
+  read -ra flags <<< "$(daemon_flags "$main")"
   d=$(mktemp -d /tmp/mesh-idle-mesh-XXXX); echo "$d" >> "$registry"
   "$node" "$main" swarm-key > "$d/swarm.key"
   for i in $(seq "$n"); do
     local h=$d/n$i; mkdir -p "$h"; echo '{"version":1}' > "$h/config.json"
     local args=(start --home "$h" --listen /ip4/127.0.0.1/tcp/0 --no-mdns --swarm-key "$d/swarm.key")
     [ -n "$boot" ] && args+=(--bootstrap "$boot")
-    setsid "$node" "$main" "${args[@]}" > "$h/daemon.log" 2>&1 &
+    setsid "$node" "${flags[@]}" "$main" "${args[@]}" > "$h/daemon.log" 2>&1 &
     echo $! > "$h/pgid"; pids+=($!)
     for _ in $(seq 200); do [ -S "$h/mesh.sock" ] && break; sleep 0.1; done
     [ -z "$boot" ] && boot=$("$node" "$main" id --json --home "$h" | "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).addresses[0]))')
