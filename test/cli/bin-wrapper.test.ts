@@ -34,14 +34,20 @@ describe('bin/mesh (the wrapper that picks the pinned Node)', () => {
   })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-  /** what the pinned node was given, main.js's path made absolute */
+  /** what the pinned node was given before main.js, and main.js (made absolute) with the rest */
+  async function given (file: string, args: string[], cwd = dir): Promise<{ flags: string[], main: string[] }> {
+    const { stdout } = await promisify(execFile)(file, args, { cwd })
+    const all = stdout.split('\n').slice(0, -1)
+    const at = all.findIndex(a => a.endsWith('main.js'))
+    const main = all.slice(at)
+    return { flags: all.slice(0, at), main: main[0] === undefined ? [] : [resolve(cwd, main[0]), ...main.slice(1)] }
+  }
+
+  /** what the pinned node was given for a short command: no V8 flags, then main.js and its arguments */
   async function run (file: string, cwd = dir): Promise<string[]> {
-    const { stdout } = await promisify(execFile)(file, ['push', '--', 'echo', 'a b'], { cwd })
-    const args = stdout.split('\n').slice(0, -1)
-    const flags = args.splice(0, DAEMON_NODE_FLAGS.length)
-    assert.deepEqual(flags, DAEMON_NODE_FLAGS, 'the V8 flags of src/cli/node-flags.ts, before main.js')
-    const [main, ...rest] = args
-    return main === undefined ? [] : [resolve(cwd, main), ...rest]
+    const { flags, main } = await given(file, ['push', '--', 'echo', 'a b'], cwd)
+    assert.deepEqual(flags, [], 'a short command runs without the daemon\'s V8 flags')
+    return main
   }
 
   async function assertRanMain (args: string[]): Promise<void> {
@@ -50,6 +56,13 @@ describe('bin/mesh (the wrapper that picks the pinned Node)', () => {
     assert.equal(await realpath(main), await realpath(join(repo, 'dist', 'src', 'cli', 'main.js')))
     assert.deepEqual(rest, ['push', '--', 'echo', 'a b'], 'arguments passed on as given')
   }
+
+  it('gives `mesh start` the daemon\'s V8 flags of src/cli/node-flags.ts, before main.js', async () => {
+    const { flags, main } = await given(join(repo, 'bin', 'mesh'), ['start', '--detach'])
+    assert.deepEqual(flags, DAEMON_NODE_FLAGS)
+    assert.equal(await realpath(main[0] ?? ''), await realpath(join(repo, 'dist', 'src', 'cli', 'main.js')))
+    assert.deepEqual(main.slice(1), ['start', '--detach'])
+  })
 
   it('runs main.js on the pinned node from its absolute path, a relative one and its own dir', async () => {
     await assertRanMain(await run(join(repo, 'bin', 'mesh')))
