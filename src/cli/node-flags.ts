@@ -12,3 +12,10 @@
  * eighth (BENCHMARKS.md). Nothing is reserved up front; garbage waits longer for its collection.
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128']
+
+/** Our flags that `execArgv` lacks; one given with another value counts (V8 takes `_` for `-`). */
+export function missingDaemonFlags (execArgv: readonly string[]): string[] {
+  const name = (flag: string): string => (flag.split('=')[0] ?? flag).replaceAll('_', '-')
+  const given = new Set(execArgv.map(name))
+  return DAEMON_NODE_FLAGS.filter(f => !given.has(name(f)))
+}

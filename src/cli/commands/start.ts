@@ -5,6 +5,7 @@ import { parseBootstrapList, parseMultiaddrList, parseTags } from '../../node/pa
 import { HOME_HELP } from '../context.js'
 import { json } from '../io.js'
 import { collect } from '../options.js'
+import { missingDaemonFlags } from '../node-flags.js'
 import type { CliContext, Register } from '../context.js'
 import type { NodeInfo } from '../../node/views.js'
 
@@ -73,6 +74,8 @@ async function runForeground (home: string, flags: StartFlags, ctx: CliContext):
   const { createLogger } = await import('../../node/logger.js')
   await ensureHome(home)
   const log = createLogger()
+  const missing = missingDaemonFlags(process.execArgv)
+  if (missing.length > 0) log.info({ component: 'daemon', missing }, 'Node runs without the flags bin/mesh start gives the daemon: file transfers cost more CPU in garbage collection')
   // a detached parent that gave up has closed the channel: then nobody is waiting for the word
   const report = process.send != null
     ? (msg: unknown): void => { if (process.connected) process.send?.(msg, undefined, undefined, () => {}) }
