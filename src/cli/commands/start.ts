@@ -74,8 +74,6 @@ async function runForeground (home: string, flags: StartFlags, ctx: CliContext):
   const { createLogger } = await import('../../node/logger.js')
   await ensureHome(home)
   const log = createLogger()
-  const missing = missingDaemonFlags(process.execArgv)
-  if (missing.length > 0) log.info({ component: 'daemon', missing }, 'Node runs without the flags bin/mesh start gives the daemon: file transfers cost more CPU in garbage collection')
   // a detached parent that gave up has closed the channel: then nobody is waiting for the word
   const report = process.send != null
     ? (msg: unknown): void => { if (process.connected) process.send?.(msg, undefined, undefined, () => {}) }
@@ -104,6 +102,9 @@ async function runForeground (home: string, flags: StartFlags, ctx: CliContext):
     if (report != null) report({ type: 'error', message: (err as Error).message, exitCode: (err as MeshError).exitCode ?? 1 })
     throw err
   }
+  // once started: a start that fails says so in one line, nothing else
+  const missing = missingDaemonFlags(process.execArgv)
+  if (missing.length > 0) log.info({ component: 'daemon', missing }, 'Node runs without the flags bin/mesh start gives the daemon: file transfers cost more CPU in garbage collection')
   // the compiled code of every module the daemon loaded, on disk now rather than at exit: a daemon
   // that runs for weeks and is then killed would never write it (a no-op when the cache is off)
   flushCompileCache()
