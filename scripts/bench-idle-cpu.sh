@@ -7,12 +7,8 @@ lab=$1; a=$2; b=$3; reps=${4:-3}; secs=${5:-30}
 node=$(dirname "$0")/../node_modules/node/bin/node
 boot=$("$node" "$a" id --json --home "$lab/node1" | "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).addresses[0]))')
 tick=$(getconf CLK_TCK)
-# the V8 flags a build's bin/mesh gives its daemon (src/cli/node-flags.ts; none before it existed)
-daemon_flags () {
-  local f; f=$(dirname "$1")/node-flags.js
-  [ -f "$f" ] && "$node" --input-type=module -e "const m = await import('$f'); console.log(m.DAEMON_NODE_FLAGS.join(' '))"
-  return 0
-}
+# shellcheck source=lib/daemon-flags.sh
+. "$(dirname "$0")/lib/daemon-flags.sh"
 measure () {  # main -> CPU % of one core over $secs, after 10 s to settle
   local home flags; home=$(mktemp -d /tmp/mesh-idle-XXXX)
   read -ra flags <<< "$(daemon_flags "$1")"

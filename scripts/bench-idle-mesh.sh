@@ -10,12 +10,8 @@ set -euo pipefail
 n=$1; a=$2; b=$3; reps=${4:-3}; secs=${5:-30}
 node=$(dirname "$0")/../node_modules/node/bin/node
 tick=$(getconf CLK_TCK)
-# the V8 flags a build's bin/mesh gives its daemon (src/cli/node-flags.ts; none before it existed)
-daemon_flags () {
-  local f; f=$(dirname "$1")/node-flags.js
-  [ -f "$f" ] && "$node" --input-type=module -e "const m = await import('$f'); console.log(m.DAEMON_NODE_FLAGS.join(' '))"
-  return 0
-}
+# shellcheck source=lib/daemon-flags.sh
+. "$(dirname "$0")/lib/daemon-flags.sh"
 exec 9>/tmp/mesh-bench.lock; flock 9
 # measure runs in a subshell ($(…)), so its labs are listed in a file the exit trap can read
 registry=$(mktemp /tmp/mesh-idle-mesh-labs-XXXX)

@@ -74,13 +74,14 @@ async function noiseEnd (calls: Array<{ list: boolean, dst: boolean }>): Promise
       return inner.chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst)
     }
   }
+  const peer = peerIdFromPrivateKey(privateKey)
   const encrypter = noise({ crypto })({
-    peerId: peerIdFromPrivateKey(privateKey),
+    peerId: peer,
     privateKey,
     logger: { forComponent: () => log },
     upgrader: { getStreamMuxers: () => new Map() } as unknown as Upgrader
   })
-  return { encrypter, peer: peerIdFromPrivateKey(privateKey) }
+  return { encrypter, peer }
 }
 
 describe('dependency patches', () => {
